@@ -1,0 +1,109 @@
+"""The Bot: wiring of configuration, database, scheduler and cogs. Nothing connects at import."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from collections.abc import Iterable, Sequence
+from datetime import UTC
+
+import discord
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from discord.ext import commands
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.db import Database
+from bot.interactions import TandemTree
+from bot.programmes import ProgrammeService
+
+log = logging.getLogger(__name__)
+
+
+def tandem_intents() -> discord.Intents:
+    """The minimum the programme needs; see README for why each one is on."""
+    intents = discord.Intents.none()
+    intents.guilds = True  # guilds, channels, threads and roles
+    intents.members = True  # privileged: joins and leaves, and members' roles for the coordinator check
+    intents.guild_messages = True  # activity in partner spaces (who wrote when; never the content)
+    return intents
+
+
+def discover_extensions(package: str = "cogs") -> list[str]:
+    """Every module in `cogs/` is a cog; names starting with `_` are helpers, not extensions."""
+    module = importlib.import_module(package)
+    names = sorted(info.name for info in pkgutil.iter_modules(module.__path__))
+    return [f"{package}.{name}" for name in names if not name.startswith("_")]
+
+
+class TandemBot(commands.Bot):
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        database: Database,
+        clock: Clock | None = None,
+        scheduler: AsyncIOScheduler | None = None,
+        sync_commands: bool = False,
+        extensions: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=tandem_intents(),
+            tree_cls=TandemTree,
+            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, replied_user=False),
+        )
+        self.settings = settings
+        self.database = database
+        self.clock: Clock = clock or SystemClock()
+        self.scheduler = scheduler or AsyncIOScheduler(timezone=UTC)
+        self.sync_commands = sync_commands
+        self.extension_names = list(extensions) if extensions is not None else discover_extensions()
+        self.programmes = ProgrammeService(database, self.clock)
+
+    async def setup_hook(self) -> None:
+        await self.database.open()
+        await self.database.upgrade()
+        if not self.scheduler.running:
+            self.scheduler.start()
+        for name in self.extension_names:
+            await self.load_extension(name)
+        self._register_persistent_views()
+        if self.sync_commands:
+            await self.sync_app_commands()
+
+    def _register_persistent_views(self) -> None:
+        """Cogs expose `persistent_views()` and `dynamic_items()`, so buttons survive restarts."""
+        for cog in self.cogs.values():
+            views: Iterable[discord.ui.View] = getattr(cog, "persistent_views", lambda: ())()
+            for view in views:
+                self.add_view(view)
+            items: Iterable[type[discord.ui.DynamicItem]] = getattr(cog, "dynamic_items", lambda: ())()
+            self.add_dynamic_items(*items)
+
+    async def sync_app_commands(self) -> list[discord.app_commands.AppCommand]:
+        """Publish the slash commands: to the development guild when DEV_GUILD_ID is set, else globally."""
+        if self.settings.dev_guild_id is not None:
+            guild = discord.Object(id=self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("Synced %d commands to guild %s", len(synced), guild.id)
+        else:
+            synced = await self.tree.sync()
+            log.info("Synced %d global commands (Discord may take a while to show them)", len(synced))
+        return synced
+
+    async def on_ready(self) -> None:
+        log.info("Connected as %s to %d guild(s)", self.user, len(self.guilds))
+
+    async def on_message(self, message: discord.Message) -> None:
+        # Tandem has slash commands only; message events feed activity listeners in the cogs.
+        return
+
+    async def close(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await super().close()
+        await self.database.close()
