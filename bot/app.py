@@ -7,6 +7,7 @@ import logging
 import pkgutil
 from collections.abc import Iterable, Sequence
 from datetime import UTC
+from typing import Any
 
 import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -47,6 +48,7 @@ class TandemBot(commands.Bot):
         scheduler: AsyncIOScheduler | None = None,
         sync_commands: bool = False,
         extensions: Sequence[str] | None = None,
+        **client_options: Any,
     ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -54,6 +56,7 @@ class TandemBot(commands.Bot):
             intents=tandem_intents(),
             tree_cls=TandemTree,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, replied_user=False),
+            **client_options,
         )
         self.settings = settings
         self.database = database
