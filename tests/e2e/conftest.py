@@ -60,7 +60,9 @@ async def emu() -> AsyncIterator[Emulator]:
     finally:
         await emulator.stop()
     assert not emulator.server_errors, f"the emulator failed internally: {emulator.server_errors}"
-    assert not emulator.unknown_routes, f"the bot called routes the emulator does not know: {emulator.unknown_routes}"
+    assert not emulator.unknown_routes, (
+        f"the bot called routes the emulator does not know: {emulator.unknown_routes}"
+    )
 
 
 @pytest.fixture(params=backend_params())
@@ -73,7 +75,9 @@ async def programme(emu: Emulator, e2e_backend: str, tmp_path: Path) -> AsyncIte
     guild = emu.create_guild("International Librarians")
     coordinator_role = emu.create_role(guild.id, "Coordinators")
     coordinator = emu.add_member(guild.id, "cora", roles=[coordinator_role])
-    admin = emu.add_member(guild.id, "adele", roles=[emu.create_role(guild.id, "Admins", perms.ADMINISTRATOR)])
+    admin = emu.add_member(
+        guild.id, "adele", roles=[emu.create_role(guild.id, "Admins", perms.ADMINISTRATOR)]
+    )
     database_url = await fresh_database_url(e2e_backend, tmp_path)
     settings = Settings(
         discord_token=emu.bot_token,

@@ -23,7 +23,9 @@ def logged_errors(caplog: pytest.LogCaptureFixture, loggers: tuple[str, ...] = W
     ]
 
 
-def check_no_logged_errors(caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest) -> Iterator[None]:
+def check_no_logged_errors(
+    caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest
+) -> Iterator[None]:
     caplog.set_level(logging.INFO)
     yield
     if request.node.get_closest_marker("client_errors_expected"):
