@@ -17,7 +17,11 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db import Database
 from bot.interactions import TandemTree
+from bot.notify import alert_coordinators
+from bot.participants import ParticipantService
 from bot.programmes import ProgrammeService
+from bot.rounds import RoundService
+from bot.spaces import DiscordSpaces
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,20 @@ class TandemBot(commands.Bot):
         self.sync_commands = sync_commands
         self.extension_names = list(extensions) if extensions is not None else discover_extensions()
         self.programmes = ProgrammeService(database, self.clock)
+        self.participants = ParticipantService(database, self.clock)
+        self.rounds = RoundService(
+            database,
+            self.clock,
+            self.participants,
+            self.programmes,
+            spaces=DiscordSpaces(self),
+            alert=self.alert,
+            topics_dir=settings.prompts_dir / "topics",
+        )
+
+    async def alert(self, guild_id: int, content: str) -> bool:
+        """Tell the coordinators, in the programme's alerts channel."""
+        return await alert_coordinators(self, guild_id, content)
 
     async def setup_hook(self) -> None:
         await self.database.open()
