@@ -151,6 +151,10 @@ class SpaceAdapter(Protocol):
 
     async def ensure_category(self, guild_id: int, name: str, known_id: int | None) -> int: ...
 
+    async def free_category_slots(self, guild_id: int, category_id: int) -> int | None:
+        """How many more channels the category can hold; None if it no longer exists."""
+        ...
+
     async def ensure_parent(
         self,
         guild_id: int,
@@ -741,7 +745,12 @@ class RoundService:
             programme = await self._programmes.get(round_.guild_id)
             see = await self.coordinators_see_spaces(round_.guild_id)
             containers = await self._containers(
-                round_, len(every), programme.coordinator_role_id, see, programme.spaces_parent_channel_id
+                round_,
+                len(every),
+                programme.coordinator_role_id,
+                see,
+                programme.spaces_parent_channel_id,
+                given_category=programme.spaces_category_id,
             )
             work = [
                 _Work(match_id, position) for position, match_id in enumerate(every) if match_id in todo_ids
@@ -779,9 +788,20 @@ class RoundService:
             return await _count(session, round_id, (ACTIVE,))
 
     async def _containers(
-        self, round_: RoundInfo, spaces: int, role_id: int | None, coordinators_see: bool, given: int | None
+        self,
+        round_: RoundInfo,
+        spaces: int,
+        role_id: int | None,
+        coordinators_see: bool,
+        given: int | None,
+        *,
+        given_category: int | None = None,
     ) -> list[int]:
-        """The categories (channels) or the parent channel (threads), created once and recorded."""
+        """The categories (channels) or the parent channel (threads), created once and recorded.
+
+        The programme's own category (/setup spaces_category) takes the round when every space
+        fits in its free slots; otherwise the round gets categories of its own.
+        """
         adapter = self.adapter
         async with self._db.session() as session:
             row = await session.get(Round, round_.id)
@@ -806,6 +826,14 @@ class RoundService:
                 assert row is not None
                 row.parent_channel_id = parent
             return [parent]
+        if not known and given_category is not None:
+            free = await adapter.free_category_slots(round_.guild_id, given_category)
+            if free is not None and free >= spaces:
+                async with self._db.session() as session:
+                    row = await session.get(Round, round_.id)
+                    assert row is not None
+                    row.category_ids = [given_category]
+                return [given_category]
         count = categories_needed(spaces)
         ids: list[int] = []
         for index in range(count):
@@ -1138,7 +1166,8 @@ class RoundService:
                 for m in matches:
                     m.space_status = REMOVED  # before the call: the deletion event must not alarm anyone
                 programme = await self._programmes.get(row.guild_id)
-                containers = list(row.category_ids)
+                # The programme's own category and parent channel outlive rounds; the round's go.
+                containers = [c for c in row.category_ids if c != programme.spaces_category_id]
                 if row.parent_channel_id and row.parent_channel_id != programme.spaces_parent_channel_id:
                     containers.append(row.parent_channel_id)
                 row.category_ids, row.parent_channel_id = [], None

@@ -23,7 +23,7 @@ import discord
 
 from bot.intro import SpaceMessage
 from bot.rounds import GuildCapacity, SpaceError, SpaceSpec
-from bot.space_plan import CHANNEL, THREAD
+from bot.space_plan import CATEGORY_LIMIT, CHANNEL, THREAD
 
 if TYPE_CHECKING:
     from bot.app import TandemBot
@@ -168,6 +168,12 @@ class DiscordSpaces:
             lambda: guild.create_category(name, overwrites=overwrites, reason="Tandem: partner spaces")
         )
         return category.id
+
+    async def free_category_slots(self, guild_id: int, category_id: int) -> int | None:
+        category = self._guild(guild_id).get_channel(category_id)
+        if not isinstance(category, discord.CategoryChannel):
+            return None
+        return max(CATEGORY_LIMIT - len(category.channels), 0)
 
     async def ensure_parent(
         self,

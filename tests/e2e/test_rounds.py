@@ -167,6 +167,27 @@ async def test_thirty_signups_launch_fifteen_private_channels(programme: Program
     assert "intros posted: 15" in (status.content or "")
 
 
+async def test_the_programmes_own_category_takes_the_spaces_when_they_fit(programme: Programme) -> None:
+    emu = programme.emu
+    category = emu.create_channel(programme.guild.id, "Partner spaces", type=4)
+    await programme.bot.programmes.update(programme.guild.id, spaces_category_id=category.id)
+    await create_and_preview(programme, 8)
+    assert "4 of 4 spaces ready" in await confirm_launch(programme)
+    spaces = await partners_by_space(programme.bot)
+    assert {emu.channel(space).parent_id for space in spaces} == {category.id}
+    check_privacy(programme, spaces)
+    # Ending the round and deleting its spaces keeps the programme's own category.
+    handle = await run(programme, "round end", delete_after="30d")
+    click = await emu.click(
+        programme.guild.id, programme.coordinator.id, await handle.response(), "tandem:confirm"
+    )
+    await click.response()
+    await click.wait_original(lambda m: "has ended" in m.content, timeout=20)
+    assert await programme.bot.rounds.delete_spaces(1) == 4
+    assert all(emu.state.channels.get(space) is None for space in spaces)
+    assert emu.state.channels.get(category.id) is not None
+
+
 async def test_bad_input_gets_a_clear_message(programme: Programme) -> None:
     answer = await programme.run(programme.coordinator, "round end")
     assert "no launched round" in (answer.content or "")

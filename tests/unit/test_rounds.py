@@ -81,6 +81,9 @@ class FakeSpaces:
         self.containers[new] = name
         return new
 
+    async def free_category_slots(self, guild_id: int, category_id: int) -> int | None:
+        return 50 if category_id in self.containers else None
+
     async def ensure_parent(self, guild_id, name, marker, known_id, role_id, see) -> int:  # type: ignore[no-untyped-def]
         return await self.ensure_category(guild_id, name, known_id)
 
