@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -20,7 +20,7 @@ from bot.db import Database
 from bot.enrolment import ENROLLED, WAITLISTED, WITHDRAWN, Place, admits, promotions
 from bot.errors import UserFacingError
 from bot.matching.model import Applicant
-from bot.models import DoNotMatch, Enrolment, Participant, Round
+from bot.models import DoNotMatch, Enrolment, Match, MatchMember, Participant, Round, RoundPair
 
 OPEN_ROUND = "draft"
 RUNNING_ROUND = "launched"
@@ -304,6 +304,14 @@ class ParticipantService:
                 row.paused, row.paused_until = False, None
                 row.deleted = True
                 row.created_at = row.updated_at = now
+                # Their place in matches stays, for the figures, but no longer says who they were.
+                await session.execute(
+                    update(MatchMember).where(MatchMember.participant_id == row.id).values(member_id=None)
+                )
+                their_matches = select(MatchMember.match_id).where(MatchMember.participant_id == row.id)
+                await session.execute(
+                    update(Match).where(Match.id.in_(their_matches)).values(space_name=None)  # type: ignore[union-attr]
+                )
                 enrolments = (
                     await session.scalars(select(Enrolment).where(Enrolment.participant_id == row.id))
                 ).all()
@@ -311,6 +319,12 @@ class ParticipantService:
                     round_ = await session.get(Round, enrolment.round_id)
                     if round_ is not None and round_.status in (OPEN_ROUND, RUNNING_ROUND):
                         enrolment.status, enrolment.updated_at = WITHDRAWN, now
+            guild_rounds = select(Round.id).where(Round.guild_id == guild_id)
+            await session.execute(
+                delete(RoundPair)
+                .where(or_(RoundPair.member_a == member_id, RoundPair.member_b == member_id))
+                .where(RoundPair.round_id.in_(guild_rounds))  # type: ignore[attr-defined]
+            )
             blocked_by_others = await session.execute(
                 delete(DoNotMatch)
                 .where(DoNotMatch.other_member_id == member_id)

@@ -504,17 +504,16 @@ class Signup(commands.Cog):
         )
         if await view.wait() or not view.confirmed:
             return
-        place = await self.bot.participants.current_place(guild_id, interaction.user.id)
+        await view.interaction.response.edit_message(content="Erasing your data…", view=None)
+        # Leaving first, while the member can still be found in their match: their partners are
+        # told and the coordinators offered a rematch, exactly as with /leave.
+        if await self.bot.participants.current_place(guild_id, interaction.user.id) is not None:
+            left = await self.bot.participants.leave_current_round(guild_id, interaction.user.id)
+            await self.after_leaving(guild_id, interaction.user.id, left, reason="erased their data")
         await self.bot.participants.delete_member_data(guild_id, interaction.user.id)
-        await view.interaction.response.edit_message(
-            content="Your data is erased. If you ever want to come back, run /signup.", view=None
+        await view.interaction.edit_original_response(
+            content="Your data is erased. If you ever want to come back, run /signup."
         )
-        if place is not None:
-            await alert_coordinators(
-                self.bot,
-                guild_id,
-                f"<@{interaction.user.id}> erased their data and left **{place.round_name}**.",
-            )
 
     # -- members who leave the server -------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from tests.e2e.conftest import START, Programme
 from tests.emulator import Emulator, InteractionHandle, Member
 from tests.emulator import permissions as perms
 from tests.support.databases import fresh_database_url
+from tests.support.privacy import rows_holding
 
 PLACES = [
     ("CL", "America/Santiago", {"es", "en"}),
@@ -266,6 +267,28 @@ async def test_a_member_leaving_the_server_is_noticed_and_rematched(programme: P
     assert welcome.embeds
     assert "joins this space" in welcome.embeds[0]["title"]
     check_privacy(programme, {s: p for s, p in after.items() if s != first[0]})
+
+
+async def test_erasing_ones_data_mid_round_tells_the_partner_and_leaves_no_trace(
+    programme: Programme,
+) -> None:
+    emu, guild = programme.emu, programme.guild.id
+    alerts = emu.create_channel(guild, "coordinators")
+    await programme.bot.programmes.update(guild, alerts_channel_id=alerts.id)
+    members = await create_and_preview(programme, 4)
+    await confirm_launch(programme)
+    spaces = await partners_by_space(programme.bot)
+    space, partners = next(iter(spaces.items()))
+    leaver = next(m for m in members if m.id == min(partners))
+    asked = await programme.run(leaver, "privacy delete")
+    click = await emu.click(guild, leaver.id, asked, "tandem:confirm")
+    await click.wait_original(lambda m: "Your data is erased" in m.content, timeout=10)
+    await emu.wait_for_message(space, lambda m: "has left the programme" in m.content, timeout=10)
+    alert = await emu.wait_for_message(alerts.id, lambda m: "/round rematch" in m.content, timeout=10)
+    assert "erased their data" in alert.content
+    assert not emu.can_view(leaver.id, space)
+    name = programme.emu.user(leaver.id).username
+    assert await rows_holding(programme.bot.database, [leaver.id, name]) == []
 
 
 async def test_a_space_deleted_by_hand_is_noticed(programme: Programme) -> None:
