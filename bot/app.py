@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import pkgutil
@@ -16,12 +17,14 @@ from discord.ext import commands
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db import Database
+from bot.engagement import EngagementService, topic_posts_lookup
 from bot.interactions import TandemTree
 from bot.notify import alert_coordinators
 from bot.participants import ParticipantService
 from bot.programmes import ProgrammeService
 from bot.rounds import RoundService
 from bot.spaces import DiscordSpaces
+from bot.topic_posts import TopicPostService
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,25 @@ class TandemBot(commands.Bot):
             alert=self.alert,
             topics_dir=settings.prompts_dir / "topics",
         )
+        self.topic_posts = TopicPostService(
+            database,
+            self.clock,
+            topics_dir=settings.prompts_dir / "topics",
+            spaces=self.rounds.spaces,  # type: ignore[arg-type]
+            scheduler=self.scheduler,
+            alert=self.alert,
+            space_deleted=self.rounds.space_deleted,
+        )
+        self.rounds.topics = self.topic_posts
+        self.engagement = EngagementService(
+            database,
+            self.clock,
+            self.rounds,
+            self.programmes,
+            topics_dir=settings.prompts_dir / "topics",
+            topic_lookup=topic_posts_lookup(self.topic_posts),
+        )  # its Discord outlet is set by cogs/engagement.py
+        self.topic_rebuild: asyncio.Task[None] | None = None
 
     async def alert(self, guild_id: int, content: str) -> bool:
         """Tell the coordinators, in the programme's alerts channel."""
@@ -89,11 +111,22 @@ class TandemBot(commands.Bot):
         await self.database.upgrade()
         if not self.scheduler.running:
             self.scheduler.start()
+        self.topic_posts.load_library()  # logs each malformed topic file with its path and problem
+        self.topic_rebuild = asyncio.create_task(self._rebuild_topic_schedule())
         for name in self.extension_names:
             await self.load_extension(name)
         self._register_persistent_views()
         if self.sync_commands:
             await self.sync_app_commands()
+
+    async def _rebuild_topic_schedule(self) -> None:
+        """Once connected: post the topics that fell due while the bot was down, schedule the rest."""
+        await self.wait_until_ready()
+        try:
+            jobs = await self.topic_posts.rebuild()
+            log.info("Topic schedule rebuilt from the database: %d future release(s)", jobs)
+        except Exception:
+            log.exception("Rebuilding the topic schedule failed")
 
     def _register_persistent_views(self) -> None:
         """Cogs expose `persistent_views()` and `dynamic_items()`, so buttons survive restarts."""
@@ -124,6 +157,8 @@ class TandemBot(commands.Bot):
         return
 
     async def close(self) -> None:
+        if self.topic_rebuild is not None and not self.topic_rebuild.done():
+            self.topic_rebuild.cancel()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await super().close()

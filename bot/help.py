@@ -24,11 +24,21 @@ def render_help(entries: Iterable[CommandEntry], *, caller_is_coordinator: bool)
     shown = visible_commands(entries, caller_is_coordinator=caller_is_coordinator)
     everyone = [e for e in shown if not e.coordinator_only]
     coordinators = [e for e in shown if e.coordinator_only]
-    sections = [("Your commands", _lines(everyone))]
+    sections = _fields("Your commands", everyone)
     if coordinators:
-        sections.append(("Coordinator commands", _lines(coordinators)))
+        sections += _fields("Coordinator commands", coordinators)
     return sections
 
 
-def _lines(entries: list[CommandEntry]) -> str:
-    return "\n".join(f"`/{e.name}` — {e.description}" for e in entries) or "None yet."
+FIELD_LIMIT = 1024  # what one embed field holds
+
+
+def _fields(heading: str, entries: list[CommandEntry]) -> list[tuple[str, str]]:
+    """One section, split into fields of at most FIELD_LIMIT characters at line boundaries."""
+    chunks: list[list[str]] = [[]]
+    for line in (f"`/{e.name}` — {e.description}"[:FIELD_LIMIT] for e in entries):
+        if chunks[-1] and len("\n".join([*chunks[-1], line])) > FIELD_LIMIT:
+            chunks.append([])
+        chunks[-1].append(line)
+    bodies = ["\n".join(chunk) for chunk in chunks if chunk] or ["None yet."]
+    return [(heading if i == 0 else f"{heading} (continued)", body) for i, body in enumerate(bodies)]

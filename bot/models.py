@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.db import UTCDateTime
@@ -48,6 +48,19 @@ class Programme(SQLModel, table=True):
     interests: list[str] = json_column([])
     sectors: list[str] = json_column([])
     career_stages: list[str] = json_column([])
+    # Discussion topics: the local hour (0-23, programme timezone) releases are posted at, and
+    # whether each topic also opens a round-wide discussion thread, in which channel.
+    posting_hour: int = Field(default=9)
+    topic_threads: bool = Field(default=False)
+    topic_threads_channel_id: int | None = Field(default=None, sa_column=snowflake_column())
+    # Nudges (bot/nudges.py, /nudge settings): when a partner counts as quiet, how many unanswered
+    # nudges before the coordinators are alerted, the quiet start after a launch, how often the
+    # sweep runs; and when the last weekly digest went out.
+    nudge_quiet_after_seconds: int = Field(default=7 * 86400)
+    nudge_max: int = Field(default=2)
+    nudge_grace_seconds: int = Field(default=3 * 86400)
+    nudge_sweep_seconds: int = Field(default=3600)
+    digest_sent_at: datetime | None = Field(default=None, sa_column=time_column(nullable=True))
 
 
 class Participant(SQLModel, table=True):
@@ -193,3 +206,110 @@ class RoundPair(SQLModel, table=True):
     member_b: int = Field(sa_column=snowflake_column(nullable=False))
     kind: str = Field(max_length=10)  # pin or forbid
     created_at: datetime = Field(sa_column=time_column())
+
+
+# -- discussion topics (bot/topic_posts.py) ---------------------------------------------------
+
+
+class RoundTopic(SQLModel, table=True):
+    """One entry of a round's topic list: a library topic (by key) or the round's own topic.
+
+    The list is copied from the library the first time a round needs it; topic files added to the
+    library later join its end. `position` orders the entries (skipped ones keep theirs), and the
+    schedule releases the entries that are not skipped, in order. `thread_status` and `thread_id`
+    record the round-wide discussion thread, when the programme opens one per topic.
+    """
+
+    __tablename__ = "round_topic"
+    __table_args__ = (UniqueConstraint("round_id", "topic_key", name="uq_round_topic"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(sa_column=reference_column("round"))
+    topic_key: str = Field(max_length=64)
+    position: int = Field(default=0)
+    skipped: bool = Field(default=False)
+    title: str | None = Field(default=None, max_length=200)  # the round's own topics only
+    body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=time_column())
+    thread_status: str | None = Field(default=None, max_length=20)
+    thread_id: int | None = Field(default=None, sa_column=snowflake_column())
+
+
+class TopicPost(SQLModel, table=True):
+    """One topic in one space, at most once: the row is claimed (`posting`) before the message is
+    sent, then `posted` with the message id, or `failed` with the reason."""
+
+    __tablename__ = "topic_post"
+    __table_args__ = (
+        UniqueConstraint("match_id", "topic_key", name="uq_topic_post"),
+        Index("ix_topic_post_round_topic", "round_id", "topic_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(sa_column=reference_column("round"))
+    match_id: int = Field(sa_column=reference_column("match"))
+    topic_key: str = Field(max_length=64)
+    status: str = Field(default="posting", max_length=20)
+    language: str | None = Field(default=None, max_length=8)
+    message_id: int | None = Field(default=None, sa_column=snowflake_column())
+    error: str | None = Field(default=None, max_length=300)
+    claimed_at: datetime = Field(sa_column=time_column())
+    posted_at: datetime | None = Field(default=None, sa_column=time_column(nullable=True))
+
+
+# -- engagement: activity, nudges, alerts (bot/engagement.py) ---------------------------------
+
+
+class ActivityWeek(SQLModel, table=True):
+    """How many messages a partner wrote in their space in one week (Monday 00:00 UTC): counts only."""
+
+    __tablename__ = "activity_week"
+    __table_args__ = (UniqueConstraint("match_member_id", "week_start", name="uq_activity_week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    match_member_id: int = Field(sa_column=reference_column("match_member"))
+    week_start: datetime = Field(sa_column=time_column())
+    count: int = Field(default=0)
+
+
+class Nudge(SQLModel, table=True):
+    """A reminder to a quiet partner, claimed before it is sent: unique per (partner, quiet period
+    start, number), so a re-run or a restart never sends it twice. `kind`: dm, group or manual;
+    `channel`: where it went (dm or space), null while claimed or if it could not be delivered."""
+
+    __tablename__ = "nudge"
+    __table_args__ = (
+        UniqueConstraint("match_member_id", "quiet_since", "number", name="uq_nudge_period"),
+        Index("ix_nudge_match", "match_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    match_id: int = Field(sa_column=reference_column("match"))
+    match_member_id: int = Field(sa_column=reference_column("match_member"))
+    quiet_since: datetime = Field(sa_column=time_column())
+    number: int = Field(default=1)
+    kind: str = Field(max_length=20)
+    channel: str | None = Field(default=None, max_length=20)
+    claimed_at: datetime = Field(sa_column=time_column())
+    sent_at: datetime | None = Field(default=None, sa_column=time_column(nullable=True))
+    answered_at: datetime | None = Field(default=None, sa_column=time_column(nullable=True))
+
+
+class MatchAlert(SQLModel, table=True):
+    """A match put in front of the coordinators after unanswered nudges. `key` names the partners'
+    quiet periods and nudge counts it is about, so the same silence is never alerted twice.
+    `resolution`: nudged, rematch, ended or recovered."""
+
+    __tablename__ = "match_alert"
+    __table_args__ = (UniqueConstraint("match_id", "key", name="uq_match_alert"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    match_id: int = Field(sa_column=reference_column("match"))
+    key: str = Field(max_length=300)
+    member_ids: list[int] = json_column([])
+    status: str = Field(default="open", max_length=20)
+    message_id: int | None = Field(default=None, sa_column=snowflake_column())
+    created_at: datetime = Field(sa_column=time_column())
+    resolved_at: datetime | None = Field(default=None, sa_column=time_column(nullable=True))
+    resolution: str | None = Field(default=None, max_length=20)
+    resolved_by: int | None = Field(default=None, sa_column=snowflake_column())

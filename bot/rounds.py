@@ -144,6 +144,14 @@ class GuildCapacity:
     active_threads: int
 
 
+class TopicHandover(Protocol):
+    """The topic schedule (bot/topic_posts.py), as the launch sees it."""
+
+    async def intro_topic(self, round_id: int, languages: Sequence[Iterable[str]]) -> TopicText | None: ...
+
+    async def after_launch(self, round_id: int) -> None: ...
+
+
 class SpaceAdapter(Protocol):
     async def capacity(self, guild_id: int) -> GuildCapacity: ...
 
@@ -433,6 +441,8 @@ class RoundService:
         self.workers = workers
         self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.retry_delays: Sequence[float] = RETRY_DELAYS
+        # Set by the app: names the first topic in intros, and takes over once a launch is done.
+        self.topics: TopicHandover | None = None
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -444,6 +454,11 @@ class RoundService:
 
     def busy(self, round_id: int) -> bool:
         return self._locks[round_id].locked()
+
+    async def _intro_topic(self, round_id: int, languages: Sequence[Iterable[str]]) -> TopicText | None:
+        if self.topics is not None:  # the topic is posted in full by the schedule; the intro names it
+            return await self.topics.intro_topic(round_id, languages)
+        return self.first_topic(languages)
 
     def first_topic(self, languages: Sequence[Iterable[str]]) -> TopicText | None:
         library = _library(self._topics_dir) if self._topics_dir else TopicLibrary(())
@@ -727,7 +742,17 @@ class RoundService:
             return [r for r in rounds if await _unfinished(session, r, include_failed=False)]
 
     async def run_launch(self, round_id: int, progress: Progress | None = None) -> LaunchReport:
-        """Create every missing space and intro of a launched round; safe to run again at any time."""
+        """Create every missing space and intro of a launched round; safe to run again at any time.
+        Then the topic schedule takes over: the topics due so far are posted, the rest scheduled."""
+        report = await self._run_launch(round_id, progress)
+        if self.topics is not None:
+            try:
+                await self.topics.after_launch(round_id)
+            except Exception:
+                log.exception("Handing round %s over to the topic schedule failed", round_id)
+        return report
+
+    async def _run_launch(self, round_id: int, progress: Progress | None = None) -> LaunchReport:
         async with self._locks[round_id]:
             async with self._db.session() as session:
                 row = await session.get(Round, round_id)
@@ -905,7 +930,7 @@ class RoundService:
                         ctx.round.name,
                         partners,
                         match.reasons,
-                        self.first_topic(languages),
+                        await self._intro_topic(ctx.round.id, languages),
                         ctx.coordinators_see,
                     )
                     message_id = await self._retry(
@@ -1489,7 +1514,7 @@ class RoundService:
                 round_.name,
                 target_people,
                 option.reasons,
-                self.first_topic(languages),
+                await self._intro_topic(round_.id, languages),
                 see,
                 newcomer,
             )

@@ -356,3 +356,23 @@ class DiscordSpaces:
         )
         sent = await self._call(lambda: space.send(content[:2000], embed=embed, allowed_mentions=mentions))
         return sent.id
+
+    # -- round-wide discussion threads (bot/topic_posts.py) -----------------------------------
+
+    async def open_discussion(self, channel_id: int, message: SpaceMessage, name: str) -> int:
+        """Post a topic in the programme's discussion channel and open a public thread on it.
+
+        Idempotent: a message already carrying `message.marker` is reused, and so is its thread (a
+        thread opened on a message has the message's id)."""
+        channel = await self._channel(channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            raise SpaceError("the discussion channel is gone or is not a text channel", permanent=True)
+        existing = await self.find_message(channel_id, message.marker) if message.marker else None
+        if existing is not None:
+            if channel.guild.get_thread(existing) is not None:
+                return existing
+            target = channel.get_partial_message(existing)
+        else:
+            target = channel.get_partial_message(await self.post(channel_id, message))
+        thread = await self._call(lambda: target.create_thread(name=name, reason="Tandem: topic discussion"))
+        return thread.id

@@ -14,7 +14,6 @@ import contextlib
 import io
 import logging
 import time
-from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -24,7 +23,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import TandemBot
+from bot.background import BackgroundTasks
+from bot.charts import messages_per_week_png
 from bot.durations import format_duration, parse_duration
+from bot.engagement import health_lines
 from bot.errors import UserFacingError, new_error_id
 from bot.interactions import CoordinatorGroup, TandemView, reply_privately, require_coordinator
 from bot.invitations import send_round_invitations
@@ -178,24 +180,14 @@ class Rounds(commands.Cog):
 
     def __init__(self, bot: TandemBot) -> None:
         self.bot = bot
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.tasks = BackgroundTasks()
         self._resumed = False
 
     async def cog_load(self) -> None:
         await self.schedule_deletions()
 
     async def cog_unload(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-    def _start(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        await self.tasks.cancel_all()
 
     # -- create -------------------------------------------------------------------------------
 
@@ -244,7 +236,7 @@ class Rounds(commands.Cog):
             "Members who already have a profile are being invited by DM. "
             "When signups close, run /round preview.",
         )
-        self._start(self._invite(guild_id, info.id, info.name))
+        self.tasks.start(self._invite(guild_id, info.id, info.name))
 
     async def _invite(self, guild_id: int, round_id: int, round_name: str) -> None:
         reached = await send_round_invitations(self.bot, guild_id, round_id, round_name)
@@ -321,7 +313,7 @@ class Rounds(commands.Cog):
         if await view.wait() or not view.confirmed:
             return
         await view.interaction.response.edit_message(content="Creating spaces…", view=None)
-        self._start(self._launch(view.interaction, check))
+        self.tasks.start(self._launch(view.interaction, check))
 
     async def _launch(self, interaction: discord.Interaction, check: LaunchCheck) -> None:
         progress = ProgressMessage(self.bot, interaction, "Creating spaces")
@@ -357,10 +349,31 @@ class Rounds(commands.Cog):
 
     # -- status -------------------------------------------------------------------------------
 
-    @round.command(name="status", description="The round's state and its spaces")
+    @round.command(name="status", description="The round's state, spaces and health")
     async def status(self, interaction: discord.Interaction) -> None:
-        status = await self.bot.rounds.status(interaction.guild_id or 0)
-        await reply_privately(interaction, "\n".join(status_lines(status))[:2000])
+        guild_id = interaction.guild_id or 0
+        status = await self.bot.rounds.status(guild_id)
+        lines = status_lines(status)
+        health = await self.bot.engagement.health(guild_id)
+        if health is not None and health.round_id != status.round.id:
+            health = None
+        if health is not None and health.running:
+            lines += health_lines(health)
+        await reply_privately(interaction, "\n".join(lines)[:2000])
+        if health is not None:
+            await self._attach_activity_chart(interaction, guild_id)
+
+    async def _attach_activity_chart(self, interaction: discord.Interaction, guild_id: int) -> None:
+        """Messages per week across the round, quiet matches highlighted, added to the answer."""
+        data = await self.bot.engagement.weekly_activity(guild_id)
+        if data is None:
+            return
+        png = await asyncio.to_thread(messages_per_week_png, data)
+        file = discord.File(io.BytesIO(png), filename="activity.png")
+        try:
+            await interaction.edit_original_response(attachments=[file])
+        except discord.HTTPException:
+            log.warning("Could not attach the activity chart to /round status", exc_info=True)
 
     # -- end ----------------------------------------------------------------------------------
 
@@ -384,7 +397,7 @@ class Rounds(commands.Cog):
             return
         info = await self.bot.rounds.end_round(guild_id, retention)
         await view.interaction.response.edit_message(content="Closing spaces…", view=None)
-        self._start(self._close(view.interaction, info.id))
+        self.tasks.start(self._close(view.interaction, info.id))
 
     async def _close(self, interaction: discord.Interaction | None, round_id: int) -> None:
         progress = ProgressMessage(self.bot, interaction, "Closing spaces") if interaction else None
@@ -461,10 +474,10 @@ class Rounds(commands.Cog):
         for round_id in await self.bot.rounds.unfinished_launches():
             if not self.bot.rounds.busy(round_id):
                 log.info("Carrying on with the launch of round %s", round_id)
-                self._start(self._resume_launch(round_id))
+                self.tasks.start(self._resume_launch(round_id))
         for round_id in await self.bot.rounds.unfinished_closings():
             if not self.bot.rounds.busy(round_id):
-                self._start(self._close(None, round_id))
+                self.tasks.start(self._close(None, round_id))
 
     async def _resume_launch(self, round_id: int) -> None:
         report = await self.bot.rounds.run_launch(round_id)
