@@ -312,4 +312,19 @@ def test_releases_increase_strictly_within_the_round(
     for moment in releases[1:]:
         wall = moment.astimezone(tz)
         exists = local_moment(wall.date(), posting_hour, tz).astimezone(tz).time() == posting_hour
-        assert wall.time() == posting_hour or not exists
+        # A release meant for a day the zone skipped (Apia left out 30 December 2011) comes at the
+        # moment the clocks jumped, which falls on the next local day.
+        from_skipped_day = local_moment(wall.date() - timedelta(days=1), posting_hour, tz) == moment
+        assert wall.time() == posting_hour or not exists or from_skipped_day
+
+
+def test_a_release_on_a_day_the_zone_skipped_comes_when_the_clocks_jumped() -> None:
+    # Samoa moved across the date line: 29 December 2011 was followed by 31 December.
+    start = datetime(2011, 12, 16, 19, 0, tzinfo=UTC)  # 16 December, 09:00 in Apia (UTC-10 then)
+    apia = ZoneInfo("Pacific/Apia")
+    releases = release_times(start, start + timedelta(weeks=6), timedelta(days=14), 3, apia, time(9))
+    assert releases == [
+        datetime(2011, 12, 16, 9, 0, tzinfo=apia),
+        datetime(2011, 12, 31, 0, 0, tzinfo=apia),  # 30 December never happened there
+        datetime(2012, 1, 13, 9, 0, tzinfo=apia),
+    ]
