@@ -20,7 +20,16 @@ from bot.db import Database
 from bot.enrolment import ENROLLED, WAITLISTED, WITHDRAWN, Place, admits, promotions
 from bot.errors import UserFacingError
 from bot.matching.model import Applicant
-from bot.models import DoNotMatch, Enrolment, Match, MatchMember, Participant, Round, RoundPair
+from bot.models import (
+    DoNotMatch,
+    Enrolment,
+    Match,
+    MatchAlert,
+    MatchMember,
+    Participant,
+    Round,
+    RoundPair,
+)
 
 OPEN_ROUND = "draft"
 RUNNING_ROUND = "launched"
@@ -312,6 +321,11 @@ class ParticipantService:
                 await session.execute(
                     update(Match).where(Match.id.in_(their_matches)).values(space_name=None)  # type: ignore[union-attr]
                 )
+                alerts = await session.scalars(
+                    select(MatchAlert).where(MatchAlert.match_id.in_(their_matches))  # type: ignore[attr-defined]
+                )
+                for alert in alerts.all():
+                    alert.member_ids = [other for other in alert.member_ids if other != member_id]
                 enrolments = (
                     await session.scalars(select(Enrolment).where(Enrolment.participant_id == row.id))
                 ).all()
@@ -324,6 +338,10 @@ class ParticipantService:
                 delete(RoundPair)
                 .where(or_(RoundPair.member_a == member_id, RoundPair.member_b == member_id))
                 .where(RoundPair.round_id.in_(guild_rounds))  # type: ignore[attr-defined]
+            )
+            # A coordinator erasing their data: the alerts they handled forget who handled them.
+            await session.execute(
+                update(MatchAlert).where(MatchAlert.resolved_by == member_id).values(resolved_by=None)
             )
             blocked_by_others = await session.execute(
                 delete(DoNotMatch)

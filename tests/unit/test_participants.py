@@ -11,8 +11,9 @@ from bot.clock import ManualClock
 from bot.db import Database
 from bot.errors import UserFacingError
 from bot.matching.model import Applicant
-from bot.models import DoNotMatch, Participant, Round
+from bot.models import DoNotMatch, Match, MatchAlert, MatchMember, Participant, Round, RoundPair
 from bot.participants import ParticipantService
+from tests.support.privacy import rows_holding
 
 GUILD = 900000000000000001
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -167,3 +168,35 @@ async def test_import_and_list(service: ParticipantService, database: Database) 
     assert [r.applicant.name for r in rows] == ["Ana", "Person 3", "Zoe"]
     assert [r.applicant.name for r in await service.list_participants(GUILD, country="AR")] == ["Ana"]
     assert len(await service.enrolled_applicants(round_id)) == 3
+
+
+async def test_delete_leaves_no_trace_in_matches_alerts_or_pins(
+    service: ParticipantService, database: Database
+) -> None:
+    round_id = await open_round(database, status="launched")
+    await service.import_applicants(GUILD, [person(1), person(2, "AR")])
+    async with database.session() as session:
+        match = Match(round_id=round_id, status="active", space_name="person-1-person-2", created_at=START)
+        session.add(match)
+        await session.flush()
+        ids = {p.member_id: p.id for p in (await session.scalars(select(Participant))).all()}
+        for member_id in (1, 2):
+            session.add(
+                MatchMember(
+                    match_id=match.id, participant_id=ids[member_id], member_id=member_id, joined_at=START
+                )
+            )
+        session.add(
+            MatchAlert(match_id=match.id, key="k", member_ids=[1, 2], created_at=START, resolved_by=1)
+        )
+        session.add(RoundPair(round_id=round_id, member_a=1, member_b=2, kind="pin", created_at=START))
+    assert await service.delete_member_data(GUILD, 1)
+    assert await rows_holding(database, ["Person 1", "person-1"]) == []
+    async with database.session() as session:
+        members = (await session.scalars(select(MatchMember).order_by(MatchMember.id))).all()
+        alert = (await session.scalars(select(MatchAlert))).one()
+        pins = (await session.scalars(select(RoundPair))).all()
+    assert [m.member_id for m in members] == [None, 2]  # the place stays, for the figures
+    assert alert.member_ids == [2]
+    assert alert.resolved_by is None
+    assert pins == []
