@@ -14,6 +14,7 @@ import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from discord.ext import commands
 
+from bot.checkins import FeedbackService
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db import Database
@@ -100,6 +101,9 @@ class TandemBot(commands.Bot):
             topics_dir=settings.prompts_dir / "topics",
             topic_lookup=topic_posts_lookup(self.topic_posts),
         )  # its Discord outlet is set by cogs/engagement.py
+        # Check-ins, the survey, keep-in-touch choices and /report; its outlet is set by cogs/feedback.py.
+        self.feedback = FeedbackService(database, self.clock, self.participants, self.scheduler)
+        self.rounds.feedback = self.feedback
         self.topic_rebuild: asyncio.Task[None] | None = None
 
     async def alert(self, guild_id: int, content: str) -> bool:
@@ -127,6 +131,11 @@ class TandemBot(commands.Bot):
             log.info("Topic schedule rebuilt from the database: %d future release(s)", jobs)
         except Exception:
             log.exception("Rebuilding the topic schedule failed")
+        try:
+            jobs = await self.feedback.rebuild()
+            log.info("Check-in and survey schedule rebuilt: %d future job(s)", jobs)
+        except Exception:
+            log.exception("Rebuilding the check-in and survey schedule failed")
 
     def _register_persistent_views(self) -> None:
         """Cogs expose `persistent_views()` and `dynamic_items()`, so buttons survive restarts."""

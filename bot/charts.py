@@ -7,6 +7,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_LINES = 40  # beyond this, single matches are unreadable: the chart shows the totals only
@@ -88,3 +89,99 @@ def messages_per_week_png(data: WeeklyActivity, *, width: float = 8.0, height: f
 def warm_up() -> None:
     """Import matplotlib and build its font cache once, off the event loop, before the first chart."""
     messages_per_week_png(WeeklyActivity("", (datetime(2026, 1, 5),), ()))  # noqa: DTZ001
+
+
+# -- programme reports (bot/reports.py, /report) ----------------------------------------------
+
+
+def _figure(width: float, height: float) -> tuple[Any, Any]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(figure)
+    return figure, figure.add_subplot(1, 1, 1)
+
+
+def _png(figure: Any) -> bytes:
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def bar_chart_png(
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    ylabel: str = "",
+    xlabel: str = "",
+    width: float = 8.0,
+    height: float = 4.0,
+) -> bytes:
+    """One bar per label; an empty chart says "no data yet" rather than failing."""
+    figure, axes = _figure(width, height)
+    positions = list(range(len(labels)))
+    axes.bar(positions, values, color=TOTAL_COLOUR, alpha=0.8)
+    axes.set_xticks(positions)
+    axes.set_xticklabels(labels, rotation=45 if len(labels) > 8 else 0, fontsize=8)
+    if not labels:
+        axes.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=axes.transAxes)
+    axes.set_title(title, fontsize=11)
+    axes.set_ylabel(ylabel)
+    axes.set_xlabel(xlabel)
+    axes.set_ylim(bottom=0)
+    axes.grid(axis="y", alpha=0.3)
+    return _png(figure)
+
+
+def stacked_bars_png(
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[int]]],
+    *,
+    ylabel: str = "",
+    xlabel: str = "",
+    width: float = 8.0,
+    height: float = 4.0,
+) -> bytes:
+    """Bars per label, stacked by series (name, one value per label), with a legend."""
+    figure, axes = _figure(width, height)
+    positions = list(range(len(labels)))
+    bottoms = [0] * len(labels)
+    colours = ("#5cb85c", "#f0ad4e", QUIET_COLOUR, ACTIVE_COLOUR, TOTAL_COLOUR)
+    for index, (name, values) in enumerate(series):
+        axes.bar(positions, values, bottom=bottoms, label=name, color=colours[index % len(colours)])
+        bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
+    axes.set_xticks(positions)
+    axes.set_xticklabels(labels, fontsize=8)
+    if not labels:
+        axes.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=axes.transAxes)
+    axes.set_title(title, fontsize=11)
+    axes.set_ylabel(ylabel)
+    axes.set_xlabel(xlabel)
+    axes.set_ylim(bottom=0)
+    axes.grid(axis="y", alpha=0.3)
+    if series and labels:
+        axes.legend(loc="upper left", fontsize=8, frameon=False)
+    return _png(figure)
+
+
+def share_png(title: str, part: int, whole: int, labels: tuple[str, str], *, size: float = 4.0) -> bytes:
+    """A two-slice pie: `part` of `whole` (e.g. partnerships that kept in touch)."""
+    figure, axes = _figure(size + 1, size)
+    if whole > 0:
+        axes.pie(
+            [part, max(whole - part, 0)],
+            labels=list(labels),
+            colors=["#5cb85c", "#cccccc"],
+            autopct=lambda pct: f"{pct:.0f}%",
+            startangle=90,
+        )
+        axes.axis("equal")
+    else:
+        axes.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=axes.transAxes)
+        axes.set_axis_off()
+    axes.set_title(title, fontsize=11)
+    return _png(figure)

@@ -313,3 +313,54 @@ class MatchAlert(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_column=time_column(nullable=True))
     resolution: str | None = Field(default=None, max_length=20)
     resolved_by: int | None = Field(default=None, sa_column=snowflake_column())
+
+
+# -- check-ins, the end-of-round survey, keep-in-touch choices (bot/checkins.py) ----------------
+
+
+class FeedbackPost(SQLModel, table=True):
+    """A check-in or survey message in one space, at most once: claimed (`posting`) before it is
+    sent, then `posted` with the message id, or `failed`. `kind`: checkin or survey."""
+
+    __tablename__ = "feedback_post"
+    __table_args__ = (UniqueConstraint("match_id", "kind", name="uq_feedback_post"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    match_id: int = Field(sa_column=reference_column("match"))
+    kind: str = Field(max_length=20)
+    status: str = Field(default="posting", max_length=20)
+    message_id: int | None = Field(default=None, sa_column=snowflake_column())
+    claimed_at: datetime = Field(sa_column=time_column())
+    posted_at: datetime | None = Field(default=None, sa_column=time_column(nullable=True))
+
+
+class CheckIn(SQLModel, table=True):
+    """A partner's answer to the half-time check-in (well, better, help); a second press changes it."""
+
+    __tablename__ = "check_in"
+    __table_args__ = (UniqueConstraint("match_member_id", "number", name="uq_check_in"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    match_id: int = Field(sa_column=reference_column("match", index=True))
+    match_member_id: int = Field(sa_column=reference_column("match_member"))
+    number: int = Field(default=1)  # the round's first (and so far only) check-in
+    answer: str = Field(max_length=20)
+    at: datetime = Field(sa_column=time_column())
+
+
+class SurveyAnswer(SQLModel, table=True):
+    """A partner's end-of-round survey and keep-in-touch choices (null: not answered yet)."""
+
+    __tablename__ = "survey_answer"
+    __table_args__ = (UniqueConstraint("match_member_id", name="uq_survey_answer"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    match_id: int = Field(sa_column=reference_column("match", index=True))
+    match_member_id: int = Field(sa_column=reference_column("match_member"))
+    rating: int | None = Field(default=None)
+    gained: str | None = Field(default=None, max_length=200)
+    comments: str | None = Field(default=None, max_length=1000)
+    keep_space: bool | None = Field(default=None)
+    join_next: bool | None = Field(default=None)
+    answered_at: datetime | None = Field(default=None, sa_column=time_column(nullable=True))
+    updated_at: datetime = Field(sa_column=time_column())

@@ -85,7 +85,7 @@ log = logging.getLogger(__name__)
 
 DRAFT, LAUNCHED, ENDED = "draft", "launched", "ended"
 PROPOSED, ACTIVE, MATCH_ENDED, DISSOLVED = "proposed", "active", "ended", "dissolved"
-PENDING, CREATING, CREATED, FAILED, DELETED, CLOSED, REMOVED = (
+PENDING, CREATING, CREATED, FAILED, DELETED, CLOSED, REMOVED, KEPT = (
     "pending",
     "creating",
     "created",
@@ -93,6 +93,7 @@ PENDING, CREATING, CREATED, FAILED, DELETED, CLOSED, REMOVED = (
     "deleted",
     "closed",
     "removed",
+    "kept",  # left open at the end because its partners chose to keep in touch
 )
 POSTING, POSTED = "posting", "posted"
 MEMBER_ACTIVE, MEMBER_LEFT, MEMBER_MOVED = "active", "left", "moved"
@@ -150,6 +151,18 @@ class TopicHandover(Protocol):
     async def intro_topic(self, round_id: int, languages: Sequence[Iterable[str]]) -> TopicText | None: ...
 
     async def after_launch(self, round_id: int) -> None: ...
+
+
+class FeedbackHandover(Protocol):
+    """Check-ins, the survey and keep-in-touch choices (bot/checkins.py), as the rounds see them."""
+
+    async def after_launch(self, round_id: int) -> None: ...
+
+    async def enrol_returning(self, guild_id: int, round_id: int) -> list[int]: ...
+
+    async def before_closing(self, round_id: int) -> None: ...
+
+    async def keeps_space(self, match_id: int) -> bool: ...
 
 
 class SpaceAdapter(Protocol):
@@ -443,6 +456,8 @@ class RoundService:
         self.retry_delays: Sequence[float] = RETRY_DELAYS
         # Set by the app: names the first topic in intros, and takes over once a launch is done.
         self.topics: TopicHandover | None = None
+        # Set by the app: sends check-ins and surveys, and says which spaces stay open at the end.
+        self.feedback: FeedbackHandover | None = None
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -541,7 +556,13 @@ class RoundService:
             )
             session.add(row)
             await session.flush()
-            return _info(row)
+            info = _info(row)
+        if self.feedback is not None:  # partners who chose "join the next round" are enrolled
+            try:
+                await self.feedback.enrol_returning(guild_id, info.id)
+            except Exception:
+                log.exception("Enrolling the returning partners in round %s failed", info.id)
+        return info
 
     async def current_round(self, guild_id: int, statuses: Sequence[str] = (DRAFT, LAUNCHED)) -> RoundInfo:
         async with self._db.session() as session:
@@ -750,6 +771,11 @@ class RoundService:
                 await self.topics.after_launch(round_id)
             except Exception:
                 log.exception("Handing round %s over to the topic schedule failed", round_id)
+        if self.feedback is not None:
+            try:
+                await self.feedback.after_launch(round_id)
+            except Exception:
+                log.exception("Scheduling the check-in and survey of round %s failed", round_id)
         return report
 
     async def _run_launch(self, round_id: int, progress: Progress | None = None) -> LaunchReport:
@@ -1079,7 +1105,13 @@ class RoundService:
             )
 
     async def run_closing(self, round_id: int, progress: Progress | None = None) -> tuple[int, int]:
-        """Post the closing note in every space and make it read-only; returns (closed, failed)."""
+        """Post the closing note in every space and make it read-only; returns (closed, failed).
+        A space whose partners all chose to keep in touch stays open (`kept`) instead."""
+        if self.feedback is not None:
+            try:
+                await self.feedback.before_closing(round_id)  # the survey, where it has not gone out
+            except Exception:
+                log.exception("Sending the end-of-round survey of round %s failed", round_id)
         async with self._locks[round_id]:
             async with self._db.session() as session:
                 row = await session.get(Round, round_id)
@@ -1110,6 +1142,19 @@ class RoundService:
                 if match is None or match.space_id is None:
                     continue
                 spec = self._spec(round_, match, partners, programme.coordinator_role_id, see)
+                if self.feedback is not None and await self.feedback.keeps_space(match_id):
+                    try:
+                        await self._retry(self.adapter.post, match.space_id, kept_open_note(round_.name))
+                        await self._set_space(match_id, KEPT)
+                        closed += 1
+                    except SpaceError as error:
+                        log.warning(
+                            "Could not post in the kept space of match %s: %s", match_id, error.message
+                        )
+                        failed += 1
+                    if progress is not None:
+                        await progress(number, len(ids))
+                    continue
                 try:
                     if match.closing_message_id is None:
                         existing = await self._retry(
@@ -1191,10 +1236,16 @@ class RoundService:
                 for m in matches:
                     m.space_status = REMOVED  # before the call: the deletion event must not alarm anyone
                 programme = await self._programmes.get(row.guild_id)
-                # The programme's own category and parent channel outlive rounds; the round's go.
+                # The programme's own category and parent channel outlive rounds; the round's go,
+                # unless a space kept open by its partners still lives in them.
+                kept = await session.scalar(
+                    select(Match.id).where(Match.round_id == round_id, Match.space_status == KEPT).limit(1)
+                )
                 containers = [c for c in row.category_ids if c != programme.spaces_category_id]
                 if row.parent_channel_id and row.parent_channel_id != programme.spaces_parent_channel_id:
                     containers.append(row.parent_channel_id)
+                if kept is not None:
+                    containers = []
                 row.category_ids, row.parent_channel_id = [], None
             deleted = 0
             for _match_id, space_id in targets:
@@ -1590,6 +1641,15 @@ def _library_cached(folder: str) -> TopicLibrary:
 
 def _library(folder: Path) -> TopicLibrary:
     return _library_cached(str(folder))
+
+
+def kept_open_note(round_name: str) -> SpaceMessage:
+    return SpaceMessage(
+        f"**{round_name}** has ended. Every partner here chose to keep in touch, so this space stays "
+        "open for you: it is not made read-only and not deleted with the round's spaces. "
+        "Thank you for taking part!",
+        marker="Tandem · closing",
+    )
 
 
 def _info(row: Round) -> RoundInfo:
