@@ -52,7 +52,7 @@ from bot.reports import (
     RoundData,
     SurveyRow,
 )
-from bot.rounds import ACTIVE, CREATED, ENDED, LAUNCHED, MATCH_ENDED, MEMBER_ACTIVE
+from bot.rounds import ACTIVE, CREATED, ENDED, LAUNCHED, MATCH_ENDED, MEMBER_ACTIVE, active_members
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -328,14 +328,7 @@ class FeedbackService:
             round_ = await session.get(Round, match.round_id) if match is not None else None
             if match is None or round_ is None:
                 raise NotAPartner()
-            rows = (
-                await session.execute(
-                    select(MatchMember, Participant)
-                    .join(Participant, Participant.id == MatchMember.participant_id)
-                    .where(MatchMember.match_id == match_id, MatchMember.status == MEMBER_ACTIVE)
-                    .order_by(MatchMember.id)
-                )
-            ).all()
+            rows = await active_members(session, match_id)
         me = next(((m, p) for m, p in rows if m.member_id == member_id), None)
         if me is None:
             raise NotAPartner()

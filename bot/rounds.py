@@ -979,7 +979,7 @@ class RoundService:
             match = await session.get(Match, match_id)
             if match is None:
                 return None, (), []
-            rows = await _active_members(session, match_id)
+            rows = await active_members(session, match_id)
             partners = tuple(_partner(member, person) for member, person in rows)
             languages = [list(person.languages) for _, person in rows]
             return match, partners, languages
@@ -1799,7 +1799,7 @@ async def _active_sizes(session: AsyncSession, match_ids: Sequence[int | None]) 
     return {m: len(n) for m, n in names.items()}
 
 
-async def _active_members(session: AsyncSession, match_id: int) -> list[tuple[MatchMember, Participant]]:
+async def active_members(session: AsyncSession, match_id: int) -> list[tuple[MatchMember, Participant]]:
     """The match's current members with their profiles, in the order they joined."""
     rows = (
         await session.execute(
@@ -1813,7 +1813,7 @@ async def _active_members(session: AsyncSession, match_id: int) -> list[tuple[Ma
 
 
 async def _partners(session: AsyncSession, match_id: int) -> tuple[Partner, ...]:
-    return tuple(_partner(member, person) for member, person in await _active_members(session, match_id))
+    return tuple(_partner(member, person) for member, person in await active_members(session, match_id))
 
 
 async def _history(session: AsyncSession, guild_id: int, round_id: int | None) -> set[tuple[int, int]]:
