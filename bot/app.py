@@ -14,6 +14,7 @@ import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from discord.ext import commands
 
+from bot.background import BackgroundTasks
 from bot.checkins import FeedbackService
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
@@ -28,6 +29,9 @@ from bot.spaces import DiscordSpaces
 from bot.topic_posts import TopicPostService
 
 log = logging.getLogger(__name__)
+
+# How long closing waits for event handlers that are already running.
+EVENT_HANDLERS_GRACE_SECONDS = 5.0
 
 
 def tandem_intents() -> discord.Intents:
@@ -170,5 +174,23 @@ class TandemBot(commands.Bot):
             self.topic_rebuild.cancel()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        # Work the cogs started (a launch, a fan-out) stops here; all of it resumes after a restart.
+        for cog in list(self.cogs.values()):
+            tasks = getattr(cog, "tasks", None)
+            if isinstance(tasks, BackgroundTasks):
+                await tasks.cancel_all()
         await super().close()
+        await self._let_event_handlers_finish()
         await self.database.close()
+
+    async def _let_event_handlers_finish(self) -> None:
+        """Wait (briefly) for event handlers already running, such as on_ready's resumption of an
+        unfinished launch, so none of them meets a closed database."""
+        current = asyncio.current_task()
+        running = [
+            task
+            for task in asyncio.all_tasks()
+            if task is not current and not task.done() and task.get_name().startswith("discord.py: ")
+        ]
+        if running:
+            await asyncio.wait(running, timeout=EVENT_HANDLERS_GRACE_SECONDS)
