@@ -4,22 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.app import TandemBot, discover_extensions
+from bot.app import TandemBot
 from bot.clock import ManualClock
-from bot.config import DEFAULT_PROMPTS_DIR, Settings
-from bot.db import Database
 from tests.emulator import Emulator, Guild, InteractionResponse, Member, Role
 from tests.emulator import permissions as perms
+from tests.support.bots import START, make_bot
 from tests.support.databases import backend_params, fresh_database_url
 from tests.support.logcheck import check_no_logged_errors
-
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -79,22 +75,8 @@ async def programme(emu: Emulator, e2e_backend: str, tmp_path: Path) -> AsyncIte
         guild.id, "adele", roles=[emu.create_role(guild.id, "Admins", perms.ADMINISTRATOR)]
     )
     database_url = await fresh_database_url(e2e_backend, tmp_path)
-    settings = Settings(
-        discord_token=emu.bot_token,
-        database_url=database_url,
-        dev_guild_id=guild.id,
-        log_level="INFO",
-        prompts_dir=DEFAULT_PROMPTS_DIR,
-    )
     clock = ManualClock(START)
-    bot = TandemBot(
-        settings=settings,
-        database=Database(database_url),
-        clock=clock,
-        sync_commands=True,
-        extensions=[*discover_extensions(), "tests.e2e.probe_cog"],
-        guild_ready_timeout=0.05,
-    )
+    bot = make_bot(emu, database_url, guild.id, clock, extra_extensions=["tests.e2e.probe_cog"])
     async with emu.running(bot):
         await emu.wait_for_commands(guild.id)
         await bot.programmes.update(guild.id, coordinator_role_id=coordinator_role.id)

@@ -7,23 +7,20 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from bot.app import TandemBot, discover_extensions
+from bot.app import TandemBot
 from bot.charts import PNG_SIGNATURE
 from bot.clock import ManualClock
-from bot.config import DEFAULT_PROMPTS_DIR, Settings
-from bot.db import Database
 from bot.models import Match, MatchMember
 from tests.e2e.conftest import START, Programme
 from tests.e2e.test_rounds import applicant, confirm_launch, create_and_preview, partners_by_space
 from tests.emulator import Emulator, Member, Message
+from tests.support.bots import standalone
 from tests.support.databases import fresh_database_url
 
 NUDGE = "little while"  # in every nudge, DM or space
@@ -286,32 +283,6 @@ async def test_nudge_settings_are_validated_and_reschedule_the_sweep(programme: 
 
 
 # -- restarts -----------------------------------------------------------------------------------
-
-
-def make_bot(emu: Emulator, url: str, guild_id: int, clock: ManualClock) -> TandemBot:
-    settings = Settings(
-        discord_token=emu.bot_token,
-        database_url=url,
-        dev_guild_id=guild_id,
-        log_level="INFO",
-        prompts_dir=DEFAULT_PROMPTS_DIR,
-    )
-    return TandemBot(
-        settings=settings,
-        database=Database(url),
-        clock=clock,
-        sync_commands=True,
-        extensions=discover_extensions(),
-        guild_ready_timeout=0.05,
-    )
-
-
-@asynccontextmanager
-async def standalone(emu: Emulator, url: str, guild_id: int, clock: ManualClock) -> AsyncIterator[TandemBot]:
-    bot = make_bot(emu, url, guild_id, clock)
-    async with emu.running(bot):
-        await emu.wait_for_commands(guild_id)
-        yield bot
 
 
 async def test_a_restart_does_not_repeat_a_nudge(emu: Emulator, e2e_backend: str, tmp_path: Path) -> None:

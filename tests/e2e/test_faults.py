@@ -18,8 +18,7 @@ import contextlib
 import os
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,15 +26,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.app import TandemBot, discover_extensions
+from bot.app import TandemBot
 from bot.clock import ManualClock
-from bot.config import DEFAULT_PROMPTS_DIR, Settings
-from bot.db import Database
 from bot.models import Match, MatchMember
 from tests.e2e.conftest import START
 from tests.e2e.test_rounds import applicant, intro_counts, partners_by_space
 from tests.e2e.test_topics import KEYS, topic_keys
 from tests.emulator import Emulator, Guild
+from tests.support.bots import standalone
 from tests.support.databases import fresh_database_url
 
 TRIALS = int(os.environ.get("TANDEM_FAULT_TRIALS", "12"))
@@ -45,33 +43,6 @@ CADENCE = timedelta(seconds=30)
 LENGTH = timedelta(minutes=10)  # eight releases of the library at a 30 s cadence fit
 AFTER_LEASE = timedelta(minutes=11)  # a later process takes over claims left by the dead one
 WAIT = 30 + SPACES / 4  # seconds; generous for 200 spaces on a slow runner
-
-
-def make_bot(emu: Emulator, url: str, guild_id: int, clock: ManualClock) -> TandemBot:
-    settings = Settings(
-        discord_token=emu.bot_token,
-        database_url=url,
-        dev_guild_id=guild_id,
-        log_level="INFO",
-        prompts_dir=DEFAULT_PROMPTS_DIR,
-    )
-    return TandemBot(
-        settings=settings,
-        database=Database(url),
-        clock=clock,
-        sync_commands=True,
-        extensions=discover_extensions(),
-        guild_ready_timeout=0.05,
-    )
-
-
-@asynccontextmanager
-async def process(emu: Emulator, url: str, guild_id: int, clock: ManualClock) -> AsyncIterator[TandemBot]:
-    """One bot process: started, connected, and closed at the end like a stopped process."""
-    bot = make_bot(emu, url, guild_id, clock)
-    async with emu.running(bot):
-        await emu.wait_for_commands(guild_id)
-        yield bot
 
 
 async def stop_after(emu: Emulator, work: Awaitable[Any], calls: int) -> bool:
@@ -123,7 +94,7 @@ async def one_trial(seed: int, backend: str, folder: Path) -> str:
         url = await fresh_database_url(backend, folder)
         # Process A: the launch is under way when the process is stopped.
         launch_stop = rng.randint(1, 3 * SPACES)
-        async with process(emu, url, guild.id, ManualClock(START)) as bot:
+        async with standalone(emu, url, guild.id, ManualClock(START)) as bot:
             round_id = await round_with_people(emu, bot, guild, SPACES)
             check = await bot.rounds.check_launch(guild.id)
             await bot.rounds.start_launch(round_id, check.plan.kind)
@@ -132,7 +103,7 @@ async def one_trial(seed: int, backend: str, folder: Path) -> str:
         # due releases is stopped in its turn.
         fan_out_stop = rng.randint(1, 3 * SPACES)
         clock = ManualClock(START)
-        async with process(emu, url, guild.id, clock) as bot:
+        async with standalone(emu, url, guild.id, clock) as bot:
             await bot.rounds.run_launch(round_id)  # waits for the resumed launch (one lock), then idles
             spaces = await partners_by_space(bot)
             assert len(spaces) == SPACES
@@ -140,7 +111,7 @@ async def one_trial(seed: int, backend: str, folder: Path) -> str:
             fan_out_done = await stop_after(emu, bot.topic_posts.post_due_topics(round_id), fan_out_stop)
         # Process C, after the claims' lease: the start-up rebuild posts what is left, once.
         later = ManualClock(START + 3 * CADENCE + AFTER_LEASE)
-        async with process(emu, url, guild.id, later) as bot:
+        async with standalone(emu, url, guild.id, later) as bot:
             assert bot.topic_rebuild is not None
             await asyncio.wait_for(asyncio.shield(bot.topic_rebuild), timeout=WAIT)
             spaces = await partners_by_space(bot)
@@ -199,7 +170,7 @@ async def test_ten_percent_429s_and_500s_and_a_dropped_gateway_still_complete_ev
     guild = emu.create_guild("International Librarians")
     url = await fresh_database_url(e2e_backend, tmp_path)
     clock = ManualClock(START)
-    async with process(emu, url, guild.id, clock) as bot:
+    async with standalone(emu, url, guild.id, clock) as bot:
         await bot.engagement.update_settings(
             guild.id, quiet_after=timedelta(hours=1), grace=timedelta(0), sweep_every=timedelta(minutes=10)
         )

@@ -16,10 +16,10 @@ from bot.checkins import halftime, survey_time
 from bot.clock import ManualClock
 from bot.models import Enrolment, Match, MatchMember, Participant, Round, SurveyAnswer
 from tests.e2e.conftest import START, Programme
-from tests.e2e.test_engagement import standalone
 from tests.e2e.test_rounds import applicant, confirm_launch, create_and_preview, partners_by_space, run
 from tests.emulator import Emulator, Member, Message
 from tests.emulator import permissions as perms
+from tests.support.bots import standalone
 from tests.support.databases import fresh_database_url
 
 CHECKIN = "Half-way through"

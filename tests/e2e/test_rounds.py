@@ -7,23 +7,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bot.app import TandemBot, discover_extensions
-from bot.clock import ManualClock
-from bot.config import DEFAULT_PROMPTS_DIR, Settings
-from bot.db import Database
+from bot.app import TandemBot
 from bot.matching.model import Applicant
 from bot.models import Match, MatchMember, Round
 from tests.e2e.conftest import START, Programme
 from tests.emulator import Emulator, InteractionHandle, Member
 from tests.emulator import permissions as perms
+from tests.support.bots import standalone
 from tests.support.databases import fresh_database_url
 from tests.support.privacy import rows_holding
 
@@ -329,32 +325,6 @@ async def test_end_makes_spaces_read_only_with_a_closing_message(programme: Prog
 
 
 # -- restarts and scale -------------------------------------------------------------------------
-
-
-def make_bot(emu: Emulator, database_url: str, guild_id: int) -> TandemBot:
-    settings = Settings(
-        discord_token=emu.bot_token,
-        database_url=database_url,
-        dev_guild_id=guild_id,
-        log_level="INFO",
-        prompts_dir=DEFAULT_PROMPTS_DIR,
-    )
-    return TandemBot(
-        settings=settings,
-        database=Database(database_url),
-        clock=ManualClock(START),
-        sync_commands=True,
-        extensions=discover_extensions(),
-        guild_ready_timeout=0.05,
-    )
-
-
-@asynccontextmanager
-async def standalone(emu: Emulator, database_url: str, guild_id: int) -> AsyncIterator[TandemBot]:
-    bot = make_bot(emu, database_url, guild_id)
-    async with emu.running(bot):
-        await emu.wait_for_commands(guild_id)
-        yield bot
 
 
 async def test_a_launch_stopped_halfway_resumes_with_each_space_once(

@@ -5,23 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.app import TandemBot, discover_extensions
 from bot.clock import ManualClock
-from bot.config import DEFAULT_PROMPTS_DIR, Settings
-from bot.db import Database
+from bot.config import DEFAULT_PROMPTS_DIR
 from bot.matching.model import Applicant
 from bot.topics import load_topic_library
 from tests.e2e.conftest import START, Programme
 from tests.e2e.test_rounds import applicant, confirm_launch, partners_by_space
 from tests.emulator import Emulator, Member
 from tests.emulator import permissions as perms
+from tests.support.bots import standalone
 from tests.support.databases import fresh_database_url
 
 KEYS = load_topic_library(DEFAULT_PROMPTS_DIR / "topics").keys
@@ -213,28 +210,6 @@ async def test_discussion_threads_open_once_per_topic(programme: Programme) -> N
 
 
 # -- a restart in the middle of a fan-out -------------------------------------------------------
-
-
-@asynccontextmanager
-async def standalone(emu: Emulator, url: str, guild_id: int, clock: ManualClock) -> AsyncIterator[TandemBot]:
-    settings = Settings(
-        discord_token=emu.bot_token,
-        database_url=url,
-        dev_guild_id=guild_id,
-        log_level="INFO",
-        prompts_dir=DEFAULT_PROMPTS_DIR,
-    )
-    bot = TandemBot(
-        settings=settings,
-        database=Database(url),
-        clock=clock,
-        sync_commands=True,
-        extensions=discover_extensions(),
-        guild_ready_timeout=0.05,
-    )
-    async with emu.running(bot):
-        await emu.wait_for_commands(guild_id)
-        yield bot
 
 
 async def test_a_restart_in_the_middle_of_a_fan_out_still_posts_each_topic_once(

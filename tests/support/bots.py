@@ -1,0 +1,52 @@
+"""A Tandem bot process for end-to-end tests: the real bot, pointed at the emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from bot.app import TandemBot, discover_extensions
+from bot.clock import ManualClock
+from bot.config import DEFAULT_PROMPTS_DIR, Settings
+from bot.db import Database
+from tests.emulator import Emulator
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def make_bot(
+    emu: Emulator,
+    database_url: str,
+    guild_id: int,
+    clock: ManualClock | None = None,
+    *,
+    extra_extensions: Sequence[str] = (),
+) -> TandemBot:
+    """The bot as `python -m bot --sync` builds it, with DEV_GUILD_ID set to the test's guild."""
+    settings = Settings(
+        discord_token=emu.bot_token,
+        database_url=database_url,
+        dev_guild_id=guild_id,
+        log_level="INFO",
+        prompts_dir=DEFAULT_PROMPTS_DIR,
+    )
+    return TandemBot(
+        settings=settings,
+        database=Database(database_url),
+        clock=clock or ManualClock(START),
+        sync_commands=True,
+        extensions=[*discover_extensions(), *extra_extensions],
+        guild_ready_timeout=0.05,  # discord.py otherwise waits 2 s for more guilds
+    )
+
+
+@asynccontextmanager
+async def standalone(
+    emu: Emulator, database_url: str, guild_id: int, clock: ManualClock | None = None
+) -> AsyncIterator[TandemBot]:
+    """One bot process: connected with its commands synced, and closed at the end like a stopped one."""
+    bot = make_bot(emu, database_url, guild_id, clock)
+    async with emu.running(bot):
+        await emu.wait_for_commands(guild_id)
+        yield bot
