@@ -78,6 +78,7 @@ from bot.space_plan import (
     space_marker,
     space_names,
 )
+from bot.summaries import problem_lines
 from bot.topics import TopicLibrary, load_topic_library
 from bot.topics.library import TopicText
 
@@ -277,16 +278,11 @@ class LaunchReport:
 
     def lines(self) -> list[str]:
         word = "channels" if self.kind == CHANNEL else "threads"
-        lines = [f"**{self.round_name}**: {self.ready} of {self.total} spaces ready (private {word})."]
-        for failure in self.failures[:10]:
-            lines.append(
-                f"• could not create `{failure.space_name}` (match {failure.match_id}): {failure.error}"
-            )
-        if len(self.failures) > 10:
-            lines.append(f"• … and {len(self.failures) - 10} more")
-        if self.failures:
-            lines.append("Run /round launch again to retry them.")
-        return lines
+        return problem_lines(
+            f"**{self.round_name}**: {self.ready} of {self.total} spaces ready (private {word}).",
+            [f"could not create `{f.space_name}` (match {f.match_id}): {f.error}" for f in self.failures],
+            "Run /round launch again to retry them.",
+        )
 
 
 @dataclass(frozen=True)

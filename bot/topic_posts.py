@@ -51,6 +51,7 @@ from bot.intro import SpaceMessage, clip, mentions
 from bot.models import Match, MatchMember, Participant, Programme, Round, RoundTopic, TopicPost
 from bot.rounds import ACTIVE, CREATED, DELETED, DRAFT, FAILED, LAUNCHED, RETRY_DELAYS, SpaceError
 from bot.rounds import POSTED as INTRO_POSTED
+from bot.summaries import problem_lines
 from bot.topics import Topic, TopicFileProblem, TopicLibrary, load_topic_library, release_times
 from bot.topics.library import DEFAULT_LANGUAGE, MAX_BODY, MAX_TITLE, TopicText
 
@@ -222,17 +223,14 @@ class PostReport:
     failures: list[TopicFailure] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        lines = [f"**{self.round_name}**: {self.posted} topic post(s) made in {self.spaces} space(s)."]
-        for failure in self.failures[:10]:
-            lines.append(
-                f"• “{failure.topic}” could not be posted in `{failure.space_name}` "
-                f"(match {failure.match_id}): {failure.error}"
-            )
-        if len(self.failures) > 10:
-            lines.append(f"• … and {len(self.failures) - 10} more")
-        if self.failures:
-            lines.append("Fix the space (or its permissions), then /topic post retries it.")
-        return lines
+        return problem_lines(
+            f"**{self.round_name}**: {self.posted} topic post(s) made in {self.spaces} space(s).",
+            [
+                f"“{f.topic}” could not be posted in `{f.space_name}` (match {f.match_id}): {f.error}"
+                for f in self.failures
+            ],
+            "Fix the space (or its permissions), then /topic post retries it.",
+        )
 
 
 @dataclass(frozen=True)
