@@ -62,6 +62,9 @@ class TandemBot(commands.Bot):
         extensions: Sequence[str] | None = None,
         **client_options: Any,
     ) -> None:
+        if not settings.shard.single:  # else discord.py connects as the one shard of one
+            client_options.setdefault("shard_id", settings.shard.shard_id)
+            client_options.setdefault("shard_count", settings.shard.shard_count)
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
@@ -86,6 +89,7 @@ class TandemBot(commands.Bot):
             spaces=DiscordSpaces(self),
             alert=self.alert,
             topics_dir=settings.prompts_dir / "topics",
+            shard=settings.shard,
         )
         self.topic_posts = TopicPostService(
             database,
@@ -95,6 +99,7 @@ class TandemBot(commands.Bot):
             scheduler=self.scheduler,
             alert=self.alert,
             space_deleted=self.rounds.space_deleted,
+            shard=settings.shard,
         )
         self.rounds.topics = self.topic_posts
         self.engagement = EngagementService(
@@ -106,7 +111,9 @@ class TandemBot(commands.Bot):
             topic_lookup=topic_posts_lookup(self.topic_posts),
         )  # its Discord outlet is set by cogs/engagement.py
         # Check-ins, the survey, keep-in-touch choices and /report; its outlet is set by cogs/feedback.py.
-        self.feedback = FeedbackService(database, self.clock, self.participants, self.scheduler)
+        self.feedback = FeedbackService(
+            database, self.clock, self.participants, self.scheduler, shard=settings.shard
+        )
         self.rounds.feedback = self.feedback
         self.topic_rebuild: asyncio.Task[None] | None = None
 

@@ -53,6 +53,7 @@ from bot.reports import (
     SurveyRow,
 )
 from bot.rounds import ACTIVE, CREATED, ENDED, LAUNCHED, MATCH_ENDED, MEMBER_ACTIVE, active_members
+from bot.sharding import EVERY_GUILD, Shard
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -163,9 +164,11 @@ class FeedbackService:
         clock: Clock,
         participants: ParticipantService | None = None,
         scheduler: AsyncIOScheduler | None = None,
+        shard: Shard = EVERY_GUILD,
     ) -> None:
         self._db = database
         self._clock = clock
+        self._shard = shard
         self._participants = participants
         self.scheduler = scheduler
         self.outlet: FeedbackOutlet | None = None
@@ -188,12 +191,16 @@ class FeedbackService:
         await self.schedule_jobs(round_id)
 
     async def rebuild(self) -> int:
-        """At start-up: send what fell due while the bot was down (once), schedule the rest."""
+        """At start-up, for the rounds of this shard's guilds: send what fell due while the bot was
+        down (once), schedule the rest."""
         async with self._db.session() as session:
-            ids = (await session.scalars(select(Round.id).where(Round.status == LAUNCHED))).all()
+            rows = (
+                await session.execute(select(Round.id, Round.guild_id).where(Round.status == LAUNCHED))
+            ).all()
         scheduled = 0
-        for round_id in ids:
-            assert round_id is not None
+        for round_id, guild_id in rows:
+            if not self._shard.holds(guild_id):
+                continue
             try:
                 await self.send_due(round_id)
             except Exception:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.errors import ConfigError
+from bot.sharding import EVERY_GUILD, Shard
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite:///data/tandem.db"
@@ -34,24 +35,32 @@ class Settings:
     dev_guild_id: int | None
     log_level: str
     prompts_dir: Path
+    shard: Shard = EVERY_GUILD
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, require_token: bool = True) -> Settings:
         """Read and validate every setting; raise ConfigError naming the first bad variable."""
-        return cls(
+        settings = cls(
             discord_token=_token(env.get("DISCORD_TOKEN", ""), required=require_token),
             database_url=_database_url(env.get("DATABASE_URL", "")),
             dev_guild_id=_snowflake("DEV_GUILD_ID", env.get("DEV_GUILD_ID", "")),
             log_level=_log_level(env.get("LOG_LEVEL", "")),
             prompts_dir=_prompts_dir(env.get("PROMPTS_DIR", "")),
+            shard=_shard(env.get("SHARD_ID", ""), env.get("SHARD_COUNT", "")),
         )
+        if not settings.shard.single and make_url(settings.database_url).get_backend_name() == "sqlite":
+            # Each process would keep its own file (or fight over one): the shards must share PostgreSQL.
+            raise ConfigError(
+                "SHARD_COUNT", "above 1 needs DATABASE_URL to point at PostgreSQL, shared by every shard"
+            )
+        return settings
 
     def __repr__(self) -> str:  # the token must never reach a log line or a traceback
         token = "set" if self.discord_token else "unset"
         return (
             f"Settings(discord_token=<{token}>, database_url={redact_url(self.database_url)!r}, "
             f"dev_guild_id={self.dev_guild_id!r}, log_level={self.log_level!r}, "
-            f"prompts_dir={str(self.prompts_dir)!r})"
+            f"prompts_dir={str(self.prompts_dir)!r}, shard={self.shard!r})"
         )
 
     __str__ = __repr__
@@ -121,6 +130,25 @@ def _log_level(raw: str) -> str:
     if value not in _LOG_LEVELS:
         raise ConfigError("LOG_LEVEL", f"must be one of {', '.join(_LOG_LEVELS)}, not {raw.strip()!r}")
     return value
+
+
+def _shard(raw_id: str, raw_count: str) -> Shard:
+    """SHARD_ID and SHARD_COUNT together, or neither (one process holding every guild)."""
+    shard_id, count = raw_id.strip(), raw_count.strip()
+    if not shard_id and not count:
+        return Shard()
+    if not count:
+        raise ConfigError("SHARD_COUNT", "must be set with SHARD_ID: the number of shards, like 2")
+    if not count.isdigit() or int(count) < 1:
+        raise ConfigError("SHARD_COUNT", f"must be a whole number of shards (1 or more), not {count!r}")
+    if not shard_id:
+        raise ConfigError("SHARD_ID", "must be set with SHARD_COUNT: this process's shard, from 0")
+    if not shard_id.isdigit() or int(shard_id) >= int(count):
+        raise ConfigError(
+            "SHARD_ID",
+            f"must be a shard number from 0 to {int(count) - 1} (SHARD_COUNT - 1), not {shard_id!r}",
+        )
+    return Shard(int(shard_id), int(count))
 
 
 def _prompts_dir(raw: str) -> Path:

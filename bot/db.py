@@ -16,7 +16,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5_000
+# The first key of Tandem's PostgreSQL advisory locks ("TAND"), so they keep apart from other apps'.
+ADVISORY_LOCK_SPACE = 0x54414E44
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -116,6 +118,33 @@ class Database:
             raise RuntimeError("the database is not open; call Database.open() first")
         async with self._sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def exclusive(self, key: int) -> AsyncIterator[None]:
+        """Hold `key` against every other process on this database for the length of the block.
+
+        On PostgreSQL a session advisory lock on a connection of its own: the server releases it
+        when that connection ends, so a process that dies never leaves it held. SQLite serves a
+        single process (several shards need PostgreSQL), so there the block simply runs.
+        """
+        if self.dialect != "postgresql":
+            yield
+            return
+        arguments = {"space": ADVISORY_LOCK_SPACE, "key": key}
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT pg_advisory_lock(:space, :key)"), arguments)
+            await connection.commit()  # hold the lock, not an idle transaction
+            try:
+                yield
+            finally:
+                try:
+                    await connection.execute(text("SELECT pg_advisory_unlock(:space, :key)"), arguments)
+                    await connection.commit()
+                except BaseException:
+                    # Unlocking failed or was cancelled: close the connection rather than pool it with
+                    # the lock held; the server releases the lock when its connection ends.
+                    await connection.invalidate()
+                    raise
 
     async def upgrade(self, revision: str = "head") -> None:
         """Apply the schema migrations up to `revision` (all of them by default)."""

@@ -84,6 +84,7 @@ from bot.rounds import (
     SpaceError,
     SpaceSpec,
 )
+from bot.sharding import EVERY_GUILD, Shard
 from bot.space_plan import CHANNEL
 from bot.topics import load_topic_library, release_times
 from bot.topics.library import TopicLibrary
@@ -362,13 +363,15 @@ class EngagementService:
             row.updated_at = self._clock.now()
         return wanted
 
-    async def sweep_schedule(self, guild_ids: Sequence[int] = ()) -> dict[int, timedelta]:
-        """How often to sweep each guild: the given ones, those with a programme and those with a
-        launched round (derived from the database at start-up)."""
+    async def sweep_schedule(
+        self, guild_ids: Sequence[int] = (), shard: Shard = EVERY_GUILD
+    ) -> dict[int, timedelta]:
+        """How often to sweep each guild of `shard`: the given ones, those with a programme and those
+        with a launched round (derived from the database at start-up)."""
         async with self._db.session() as session:
             rows = {row.guild_id: row for row in (await session.scalars(select(Programme))).all()}
             launched = (await session.scalars(select(Round.guild_id).where(Round.status == LAUNCHED))).all()
-        wanted = set(guild_ids) | set(rows) | set(launched)
+        wanted = {guild for guild in set(guild_ids) | set(rows) | set(launched) if shard.holds(guild)}
         return {guild: _settings(rows.get(guild)).sweep_every for guild in sorted(wanted)}
 
     # -- activity -----------------------------------------------------------------------------
@@ -661,11 +664,14 @@ class EngagementService:
         kind: str,
         now: datetime,
     ) -> list[int]:
-        """Claim a nudge row per partner; the ones claimed here (not by an earlier run)."""
+        """Claim a nudge row per partner, all in one transaction; the partners claimed here, or none
+        when another run (another process) claimed any of them: a group nudge claimed half by each
+        of two sweeps would be posted twice."""
         claimed = []
-        for key, since, number in zip(keys, quiet_since, numbers, strict=True):
-            try:
-                async with self._db.session() as session:
+        try:
+            async with self._db.session() as session:
+                # One order everywhere, so two racing sweeps wait on each other rather than deadlock.
+                for key, since, number in sorted(zip(keys, quiet_since, numbers, strict=True)):
                     member = await session.get(MatchMember, key)
                     if member is None or member.status != MEMBER_ACTIVE:
                         continue
@@ -681,9 +687,10 @@ class EngagementService:
                             claimed_at=now,
                         )
                     )
-            except IntegrityError:
-                continue
-            claimed.append(key)
+                    await session.flush()
+                    claimed.append(key)
+        except IntegrityError:
+            return []
         return claimed
 
     async def _record(self, keys: Sequence[int], channel: str | None, now: datetime) -> None:

@@ -21,7 +21,8 @@ import io
 import logging
 import re
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -63,6 +64,7 @@ from bot.matching import (
 from bot.models import Enrolment, Match, MatchMember, Participant, Programme, Round, RoundPair
 from bot.participants import ParticipantService
 from bot.programmes import ProgrammeService
+from bot.sharding import EVERY_GUILD, Shard
 from bot.space_plan import (
     AUTO,
     CHANNEL,
@@ -439,8 +441,10 @@ class RoundService:
         alert: Alert | None = None,
         topics_dir: Path | None = None,
         workers: int = LAUNCH_WORKERS,
+        shard: Shard = EVERY_GUILD,
     ) -> None:
         self._db = database
+        self._shard = shard  # start-up work (resumed launches, closings, deletions) for its guilds only
         self._clock = clock
         self._participants = participants
         self._programmes = programmes
@@ -465,6 +469,13 @@ class RoundService:
 
     def busy(self, round_id: int) -> bool:
         return self._locks[round_id].locked()
+
+    @asynccontextmanager
+    async def _exclusive(self, round_id: int) -> AsyncIterator[None]:
+        """One launch, closing or deletion of a round at a time: in this process (the lock) and across
+        processes on one PostgreSQL database (an advisory lock that dies with its process)."""
+        async with self._locks[round_id], self._db.exclusive(round_id):
+            yield
 
     async def _intro_topic(self, round_id: int, languages: Sequence[Iterable[str]]) -> TopicText | None:
         if self.topics is not None:  # the topic is posted in full by the schedule; the intro names it
@@ -753,10 +764,16 @@ class RoundService:
             return _info(row)
 
     async def unfinished_launches(self) -> list[int]:
-        """Launched rounds with spaces or intros still to do (resumed at start-up)."""
+        """Launched rounds of this shard's guilds with spaces or intros still to do (resumed at start-up)."""
         async with self._db.session() as session:
-            rounds = (await session.scalars(select(Round.id).where(Round.status == LAUNCHED))).all()
-            return [r for r in rounds if await _unfinished(session, r, include_failed=False)]
+            rounds = (
+                await session.execute(select(Round.id, Round.guild_id).where(Round.status == LAUNCHED))
+            ).all()
+            return [
+                r
+                for r, guild_id in rounds
+                if self._shard.holds(guild_id) and await _unfinished(session, r, include_failed=False)
+            ]
 
     async def run_launch(self, round_id: int, progress: Progress | None = None) -> LaunchReport:
         """Create every missing space and intro of a launched round; safe to run again at any time.
@@ -775,7 +792,7 @@ class RoundService:
         return report
 
     async def _run_launch(self, round_id: int, progress: Progress | None = None) -> LaunchReport:
-        async with self._locks[round_id]:
+        async with self._exclusive(round_id):
             async with self._db.session() as session:
                 row = await session.get(Round, round_id)
                 if row is None or row.status != LAUNCHED or row.space_kind is None:
@@ -1086,19 +1103,17 @@ class RoundService:
             return _info(row)
 
     async def unfinished_closings(self) -> list[int]:
+        """Ended rounds of this shard's guilds with spaces still to close (resumed at start-up)."""
         async with self._db.session() as session:
-            return list(
-                (
-                    await session.scalars(
-                        select(Match.round_id)
-                        .join(Round, Round.id == Match.round_id)
-                        .where(
-                            Round.status == ENDED, Match.status == MATCH_ENDED, Match.space_status == CREATED
-                        )
-                        .distinct()
-                    )
-                ).all()
-            )
+            rows = (
+                await session.execute(
+                    select(Match.round_id, Round.guild_id)
+                    .join(Round, Round.id == Match.round_id)
+                    .where(Round.status == ENDED, Match.status == MATCH_ENDED, Match.space_status == CREATED)
+                    .distinct()
+                )
+            ).all()
+            return [round_id for round_id, guild_id in rows if self._shard.holds(guild_id)]
 
     async def run_closing(self, round_id: int, progress: Progress | None = None) -> tuple[int, int]:
         """Post the closing note in every space and make it read-only; returns (closed, failed).
@@ -1108,7 +1123,7 @@ class RoundService:
                 await self.feedback.before_closing(round_id)  # the survey, where it has not gone out
             except Exception:
                 log.exception("Sending the end-of-round survey of round %s failed", round_id)
-        async with self._locks[round_id]:
+        async with self._exclusive(round_id):
             async with self._db.session() as session:
                 row = await session.get(Round, round_id)
                 if row is None or row.status != ENDED:
@@ -1189,7 +1204,8 @@ class RoundService:
         )
 
     async def deletions_due(self) -> list[tuple[int, datetime]]:
-        """Ended rounds with a retention period whose spaces still exist, and when they go."""
+        """Ended rounds of this shard's guilds with a retention period whose spaces still exist,
+        and when they go."""
         async with self._db.session() as session:
             rounds = (
                 await session.scalars(
@@ -1198,6 +1214,8 @@ class RoundService:
             ).all()
             due = []
             for row in rounds:
+                if not self._shard.holds(row.guild_id):
+                    continue
                 left = await session.scalar(
                     select(Match.id)
                     .where(
@@ -1214,7 +1232,7 @@ class RoundService:
 
     async def delete_spaces(self, round_id: int) -> int:
         """Delete an ended round's spaces (and the categories or parent channel it made)."""
-        async with self._locks[round_id]:
+        async with self._exclusive(round_id):
             async with self._db.session() as session:
                 row = await session.get(Round, round_id)
                 if row is None or row.status != ENDED:

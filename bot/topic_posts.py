@@ -51,6 +51,7 @@ from bot.intro import SpaceMessage, clip, mentions
 from bot.models import Match, MatchMember, Participant, Programme, Round, RoundTopic, TopicPost
 from bot.rounds import ACTIVE, CREATED, DELETED, DRAFT, FAILED, LAUNCHED, RETRY_DELAYS, SpaceError
 from bot.rounds import POSTED as INTRO_POSTED
+from bot.sharding import EVERY_GUILD, Shard
 from bot.summaries import problem_lines
 from bot.topics import Topic, TopicFileProblem, TopicLibrary, load_topic_library, release_times
 from bot.topics.library import DEFAULT_LANGUAGE, MAX_BODY, MAX_TITLE, TopicText
@@ -280,8 +281,10 @@ class TopicPostService:
         alert: Alert | None = None,
         space_deleted: Callable[[int, int], Awaitable[object]] | None = None,
         workers: int = TOPIC_WORKERS,
+        shard: Shard = EVERY_GUILD,
     ) -> None:
         self._db = database
+        self._shard = shard
         self._clock = clock
         self._topics_dir = topics_dir
         self.spaces = spaces
@@ -601,11 +604,13 @@ class TopicPostService:
             return TopicSettings(row.posting_hour, row.topic_threads, row.topic_threads_channel_id)
 
     async def launched_rounds(self, guild_id: int | None = None) -> list[int]:
+        """The launched rounds of one guild, or of every guild this process's shard holds."""
         async with self._db.session() as session:
-            query = select(Round.id).where(Round.status == LAUNCHED)
+            query = select(Round.id, Round.guild_id).where(Round.status == LAUNCHED)
             if guild_id is not None:
                 query = query.where(Round.guild_id == guild_id)
-            return list((await session.scalars(query.order_by(Round.id))).all())  # type: ignore[arg-type]
+            rows = (await session.execute(query.order_by(Round.id))).all()
+            return [r for r, guild in rows if guild_id is not None or self._shard.holds(guild)]
 
     # -- the launch hands over ----------------------------------------------------------------
 

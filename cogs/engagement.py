@@ -221,7 +221,8 @@ class Engagement(commands.Cog):
 
     async def schedule_sweeps(self, guild_ids: list[int] | None = None) -> None:
         """Derive a sweep job per guild from the database (at start-up, and on joining guilds)."""
-        for guild_id, every in (await self.bot.engagement.sweep_schedule(guild_ids or [])).items():
+        schedule = await self.bot.engagement.sweep_schedule(guild_ids or [], self.bot.settings.shard)
+        for guild_id, every in schedule.items():
             self.schedule_sweep(guild_id, every)
 
     def schedule_sweep(self, guild_id: int, every: timedelta) -> None:

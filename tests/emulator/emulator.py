@@ -113,6 +113,8 @@ class Emulator:
         self.interaction_deadline = interaction_deadline
         self.interaction_token_ttl = 15 * 60.0
         self.full_member_list = full_member_list
+        #: Let a second IDENTIFY on a shard keep the older session (two processes on one shard).
+        self.concurrent_sessions = False
         self.rate_limiter = RateLimiter(*rate_limit)
         self.faults = Faults()
         self.rest_log: list[RestCall] = []

@@ -60,8 +60,11 @@ class Events:
         return {
             "v": 10,
             "user": payloads.client_user(state.users[self._bot_id]),
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in self.bot_guilds()],
+            "guilds": [
+                {"id": str(g.id), "unavailable": True} for g in self.bot_guilds() if session.holds(g.id)
+            ],
             "session_id": session.session_id,
+            "shard": [session.shard_id, session.shard_count],
             "session_type": "normal",
             "resume_gateway_url": self.emu.resume_gateway_url,
             "application": {"id": str(self.emu.application_id), "flags": self.emu.application_flags},
@@ -126,7 +129,7 @@ class Events:
 
     def guild_create(self, guild: Guild) -> None:
         for session in list(self.emu.gateway.sessions.values()):
-            if not session.invalidated and session.has_intent(GUILDS):
+            if not session.invalidated and session.has_intent(GUILDS) and session.holds(guild.id):
                 self.emu.gateway._emit(session, "GUILD_CREATE", self.guild_create_payload(guild, session))
 
     def guild_delete(self, guild_id: int) -> None:

@@ -4,8 +4,13 @@ What it does, as Discord does:
 
 - HELLO with a heartbeat interval; HEARTBEAT (op 1) is answered with HEARTBEAT_ACK (op 11).
 - IDENTIFY (op 2) checks the token and intents (privileged intents must be enabled on the
-  emulated application, else close 4014), then dispatches READY (with ``resume_gateway_url``
-  pointing back at the emulator) and one GUILD_CREATE per guild the bot is in.
+  emulated application, else close 4014) and the shard (``[shard_id, shard_count]``, else close
+  4010), then dispatches READY (with ``resume_gateway_url`` pointing back at the emulator) and one
+  GUILD_CREATE per guild the bot is in that the shard holds.
+- Sharding as Discord routes it: a guild belongs to shard ``(guild_id >> 22) % shard_count``; its
+  events and interactions reach only sessions on that shard, DMs only shard 0. A new IDENTIFY
+  ends the older sessions of the same shard, unless ``Emulator.concurrent_sessions`` is set (two
+  processes identified on one shard, as during a rolling restart: both get the events).
 - RESUME (op 6) with a known session replays every dispatch with a sequence number above the
   client's, then RESUMED; an unknown or invalidated session gets INVALID_SESSION (op 9, ``false``).
 - REQUEST_GUILD_MEMBERS (op 8) is answered with GUILD_MEMBERS_CHUNK events.
@@ -96,9 +101,17 @@ class GatewaySession:
     connection: GatewayConnection | None = None
     invalidated: bool = False
     resumes: int = 0
+    shard_id: int = 0
+    shard_count: int = 1
 
     def has_intent(self, intent: int) -> bool:
         return bool(self.intents & intent)
+
+    def holds(self, guild_id: int | None) -> bool:
+        """Whether this session's shard gets the events of ``guild_id`` (None: a DM, shard 0)."""
+        if guild_id is None:
+            return self.shard_id == 0
+        return (guild_id >> 22) % self.shard_count == self.shard_id
 
 
 class GatewayConnection:
@@ -175,6 +188,11 @@ class Gateway:
         session = self.active_session
         return session is not None and session.connection is not None
 
+    def connected_for(self, guild_id: int | None) -> bool:
+        """Whether a connected session gets the events of ``guild_id`` (None: DMs)."""
+        sessions = self.sessions.values()
+        return any(not s.invalidated and s.connection is not None and s.holds(guild_id) for s in sessions)
+
     def dispatch(
         self,
         event: str,
@@ -190,8 +208,9 @@ class Gateway:
         number of sessions the event was queued for.
         """
         count = 0
+        guild_id = _guild_of(event, data)
         for session in list(self.sessions.values()):
-            if session.invalidated:
+            if session.invalidated or not session.holds(guild_id):
                 continue
             if intent and not session.has_intent(intent):
                 continue
@@ -292,10 +311,24 @@ class Gateway:
         if intents & PRIVILEGED_INTENTS & ~self.emu.privileged_intents:
             await connection.close(4014)  # disallowed intents
             return
+        shard = data.get("shard") or [0, 1]
+        if not (
+            isinstance(shard, list)
+            and len(shard) == 2
+            and all(isinstance(n, int) for n in shard)
+            and 0 <= shard[0] < shard[1]
+        ):
+            await connection.close(4010)  # invalid shard
+            return
         for old in self.sessions.values():
-            old.invalidated = True
+            if old.shard_id == shard[0] and not self.emu.concurrent_sessions:
+                old.invalidated = True
         session = GatewaySession(
-            session_id=secrets.token_hex(16), user_id=self.emu.bot_user_id, intents=intents
+            session_id=secrets.token_hex(16),
+            user_id=self.emu.bot_user_id,
+            intents=intents,
+            shard_id=shard[0],
+            shard_count=shard[1],
         )
         self.sessions[session.session_id] = session
         session.connection = connection
@@ -303,7 +336,8 @@ class Gateway:
         self.identify_count += 1
         self._emit(session, "READY", self.emu.events.ready_payload(session))
         for guild in self.emu.events.bot_guilds():
-            self._emit(session, "GUILD_CREATE", self.emu.events.guild_create_payload(guild, session))
+            if session.holds(guild.id):
+                self._emit(session, "GUILD_CREATE", self.emu.events.guild_create_payload(guild, session))
         self._notify()
 
     async def _resume(self, connection: GatewayConnection, data: dict[str, Any]) -> None:
@@ -350,3 +384,12 @@ class Gateway:
     def _notify(self) -> None:
         self._changed.set()
         self._changed = asyncio.Event()
+
+
+# Events about a guild as a whole carry its id as ``id``; the others carry ``guild_id`` or none.
+_GUILD_EVENTS = frozenset({"GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"})
+
+
+def _guild_of(event: str, data: dict[str, Any]) -> int | None:
+    raw = data.get("id") if event in _GUILD_EVENTS else data.get("guild_id")
+    return int(raw) if raw else None

@@ -308,7 +308,7 @@ class Interactions:
         return payload, interaction_id, token
 
     def dispatch(self, record: InteractionRecord) -> InteractionHandle:
-        if not self.emu.gateway.connected:
+        if not self.emu.gateway.connected_for(record.guild_id):
             raise DriverError("the bot is not connected to the gateway; it would never see this interaction")
         self.records[record.id] = record
         self._by_token[record.token] = record

@@ -10,6 +10,7 @@ from bot.app import TandemBot, discover_extensions
 from bot.clock import ManualClock
 from bot.config import DEFAULT_PROMPTS_DIR, Settings
 from bot.db import Database
+from bot.sharding import EVERY_GUILD, Shard
 from tests.emulator import Emulator
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -22,6 +23,7 @@ def make_bot(
     clock: ManualClock | None = None,
     *,
     extra_extensions: Sequence[str] = (),
+    shard: Shard = EVERY_GUILD,
 ) -> TandemBot:
     """The bot as `python -m bot --sync` builds it, with DEV_GUILD_ID set to the test's guild."""
     settings = Settings(
@@ -30,6 +32,7 @@ def make_bot(
         dev_guild_id=guild_id,
         log_level="INFO",
         prompts_dir=DEFAULT_PROMPTS_DIR,
+        shard=shard,
     )
     return TandemBot(
         settings=settings,
@@ -43,10 +46,15 @@ def make_bot(
 
 @asynccontextmanager
 async def standalone(
-    emu: Emulator, database_url: str, guild_id: int, clock: ManualClock | None = None
+    emu: Emulator,
+    database_url: str,
+    guild_id: int,
+    clock: ManualClock | None = None,
+    *,
+    shard: Shard = EVERY_GUILD,
 ) -> AsyncIterator[TandemBot]:
     """One bot process: connected with its commands synced, and closed at the end like a stopped one."""
-    bot = make_bot(emu, database_url, guild_id, clock)
+    bot = make_bot(emu, database_url, guild_id, clock, shard=shard)
     async with emu.running(bot):
         await emu.wait_for_commands(guild_id)
         yield bot

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from bot.config import DEFAULT_DATABASE_URL, Settings, async_database_url, redact_url
 from bot.errors import ConfigError
+from bot.sharding import Shard, shard_of
 
 TOKEN = "MTA5ODc2NTQzMjEwOTg3NjU0.GAbCdE.abcdefghijklmnopqrstuvwxyz0123456789AB"
 
@@ -120,3 +121,57 @@ def test_any_environment_gives_settings_or_one_config_error(env: dict[str, str])
         assert error.variable in env
     else:
         assert result.discord_token == TOKEN
+
+
+PG = "postgresql://tandem@127.0.0.1/tandem"
+
+
+def test_one_process_holds_every_shard_by_default() -> None:
+    assert settings().shard == Shard(0, 1)
+    assert settings(SHARD_ID="", SHARD_COUNT=" ").shard.single
+
+
+def test_shard_settings() -> None:
+    assert settings(SHARD_ID="1", SHARD_COUNT="3", DATABASE_URL=PG).shard == Shard(1, 3)
+    assert "shard=Shard(shard_id=1, shard_count=3)" in repr(
+        settings(SHARD_ID="1", SHARD_COUNT="3", DATABASE_URL=PG)
+    )
+
+
+@pytest.mark.parametrize(
+    ("shard_id", "count", "variable"),
+    [
+        ("0", "", "SHARD_COUNT"),
+        ("", "2", "SHARD_ID"),
+        ("2", "2", "SHARD_ID"),
+        ("-1", "2", "SHARD_ID"),
+        ("0", "0", "SHARD_COUNT"),
+        ("0", "two", "SHARD_COUNT"),
+        ("x", "2", "SHARD_ID"),
+    ],
+)
+def test_bad_shard_settings_name_the_variable(shard_id: str, count: str, variable: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        settings(SHARD_ID=shard_id, SHARD_COUNT=count, DATABASE_URL=PG)
+    assert raised.value.variable == variable
+
+
+def test_several_shards_need_postgresql() -> None:
+    with pytest.raises(ConfigError) as raised:
+        settings(SHARD_ID="0", SHARD_COUNT="2")
+    assert raised.value.variable == "SHARD_COUNT"
+    assert "PostgreSQL" in str(raised.value)
+    assert settings(SHARD_ID="0", SHARD_COUNT="1").shard.single  # one shard: SQLite is fine
+
+
+@given(st.integers(min_value=0, max_value=2**63 - 1), st.integers(min_value=1, max_value=64))
+def test_each_guild_belongs_to_exactly_one_shard(guild_id: int, count: int) -> None:
+    holders = [n for n in range(count) if Shard(n, count).holds(guild_id)]
+    assert holders == [(guild_id >> 22) % count]
+    assert shard_of(guild_id, count) == holders[0]
+
+
+def test_shards_that_do_not_exist_are_refused() -> None:
+    for shard_id, count in ((1, 1), (-1, 2), (0, 0)):
+        with pytest.raises(ValueError, match="does not exist"):
+            Shard(shard_id, count)

@@ -385,3 +385,44 @@ def test_alert_keys_round_trip() -> None:
     states = [(3, START, 2), (1, START + HOUR, 3)]
     assert parse_alert_key(alert_key(states)) == sorted(states)
     assert parse_alert_key("junk,1@x#2") == []
+
+
+async def test_a_group_nudge_half_claimed_elsewhere_is_not_claimed_again(world: World) -> None:
+    """Two processes sweep one quiet space at once and both decide on one message for both partners.
+    Had each claimed one partner's row, each would post it: claims are all or nothing."""
+    await pairs(world)
+    world.clock.advance(HOUR)
+    other_process = make_service(world.database, world.clock, world.rounds, FakeOutlet())
+    await other_process.sweep(GUILD)
+    rows = [
+        n
+        for n in await nudge_rows(world.database)
+        if n.match_id == (await nudge_rows(world.database))[0].match_id
+    ]
+    assert len(rows) == 2
+    async with world.database.session() as session:
+        await session.delete(await session.get(Nudge, rows[0].id))  # only the second partner's claim is in
+    claimed = await world.engagement._claim(
+        rows[0].match_id,
+        [n.match_member_id for n in rows],
+        [n.quiet_since for n in rows],
+        [n.number for n in rows],
+        rows[0].kind,
+        world.clock.now(),
+    )
+    assert claimed == []
+    assert [
+        n.match_member_id for n in await nudge_rows(world.database) if n.match_id == rows[0].match_id
+    ] == [rows[1].match_member_id]
+    # With both rows free, one run claims both.
+    async with world.database.session() as session:
+        await session.delete(await session.get(Nudge, rows[1].id))
+    keys = [n.match_member_id for n in rows]
+    assert await world.engagement._claim(
+        rows[0].match_id,
+        keys,
+        [n.quiet_since for n in rows],
+        [n.number for n in rows],
+        rows[0].kind,
+        world.clock.now(),
+    ) == sorted(keys)
