@@ -116,12 +116,14 @@ Progress = Callable[[int, int], Awaitable[None]]
 
 
 class SpaceError(Exception):
-    """A Discord call for a space failed. `permanent`: retrying will not help (missing access...)."""
+    """A Discord call for a space failed. `permanent`: retrying will not help (missing access...);
+    `gone`: the channel or thread no longer exists."""
 
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    def __init__(self, message: str, *, permanent: bool, gone: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+        self.gone = gone
 
 
 @dataclass(frozen=True)
@@ -1406,6 +1408,55 @@ class RoundService:
                 "for one of them to give the match a new space or find new partners.",
             )
         return [m for m in alerts if m is not None]
+
+    async def partners_in_rounds(self, guild_id: int) -> list[int]:
+        """The member ids still active in a match of the guild's launched round."""
+        async with self._db.session() as session:
+            return list(
+                (
+                    await session.scalars(
+                        select(MatchMember.member_id)
+                        .join(Match, Match.id == MatchMember.match_id)
+                        .join(Round, Round.id == Match.round_id)
+                        .where(
+                            Round.guild_id == guild_id,
+                            Round.status == LAUNCHED,
+                            Match.status == ACTIVE,
+                            MatchMember.status == MEMBER_ACTIVE,
+                        )
+                        .distinct()
+                    )
+                ).all()
+            )
+
+    async def space_unreachable(self, space_id: int, error: SpaceError) -> None:
+        """A message (a nudge, a check-in) could not be posted in a space: a space that is gone is
+        marked deleted (and never tried again); any other refusal is recorded on the match and told to
+        the coordinators. Each message is claimed once, so this is said once per message, never in a loop.
+        A passing failure (Discord's server errors, the network) is not the space's fault: nothing is said."""
+        if not error.permanent:
+            return
+        async with self._db.session() as session:
+            rows = (
+                await session.execute(
+                    select(Match, Round.guild_id)
+                    .join(Round, Round.id == Match.round_id)
+                    .where(Match.space_id == space_id, Match.space_status == CREATED)
+                )
+            ).all()
+            for match, _guild in rows:
+                match.space_error = error.message[:300]
+            names = await _member_names(session, [match.id for match, _ in rows])
+        for match, guild_id in rows:
+            if error.gone:
+                await self.space_deleted(guild_id, space_id)
+                return
+            await self._say(
+                guild_id,
+                f"I could not post in the space of match {match.id} ({', '.join(names.get(match.id, []))}), "
+                f"<#{space_id}>: {error.message}. Check that my role can view the space and send messages "
+                "there, or run `/round rematch` to give the match a new space.",
+            )
 
     # -- rematch ------------------------------------------------------------------------------
 

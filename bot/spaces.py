@@ -28,8 +28,31 @@ from bot.space_plan import CATEGORY_LIMIT, CHANNEL, THREAD
 if TYPE_CHECKING:
     from bot.app import TandemBot
 
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+async def discord_call(action: Callable[[], Awaitable[T]]) -> T:
+    """Run a Discord call for a space; its failure becomes a `SpaceError` saying what went wrong."""
+    try:
+        return await action()
+    except discord.Forbidden as error:
+        raise SpaceError(
+            f"Discord refused: missing permissions ({error.text or error.status})", permanent=True
+        ) from None
+    except discord.NotFound as error:
+        raise SpaceError(
+            f"not found on Discord ({error.text or error.status})", permanent=True, gone=True
+        ) from None
+    except discord.HTTPException as error:
+        permanent = 400 <= error.status < 500
+        raise SpaceError(
+            f"Discord answered {error.status}: {error.text or 'no details'}", permanent=permanent
+        ) from None
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise SpaceError(f"network error: {error!r}", permanent=False) from None
+
 
 PARTNER = discord.Permissions(
     view_channel=True,
@@ -110,21 +133,7 @@ class DiscordSpaces:
         return channel
 
     async def _call(self, action: Callable[[], Awaitable[T]]) -> T:
-        try:
-            return await action()
-        except discord.Forbidden as error:
-            raise SpaceError(
-                f"Discord refused: missing permissions ({error.text or error.status})", permanent=True
-            ) from None
-        except discord.NotFound as error:
-            raise SpaceError(f"not found on Discord ({error.text or error.status})", permanent=True) from None
-        except discord.HTTPException as error:
-            permanent = 400 <= error.status < 500
-            raise SpaceError(
-                f"Discord answered {error.status}: {error.text or 'no details'}", permanent=permanent
-            ) from None
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise SpaceError(f"network error: {error!r}", permanent=False) from None
+        return await discord_call(action)
 
     # -- checks -------------------------------------------------------------------------------
 

@@ -839,7 +839,7 @@ class TopicPostService:
             report.failures.append(
                 TopicFailure(target.match_id, target.space_name, entry.title, error.message)
             )
-            if "not found" in error.message and self._space_deleted is not None:
+            if error.gone and self._space_deleted is not None:
                 await self._space_deleted(plan.guild_id, target.space_id)
             return POST_FAILED
         await self._finish(target.match_id, entry.key, POSTED, message_id=message_id, language=text.language)

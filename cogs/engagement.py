@@ -57,6 +57,7 @@ class DiscordOutlet:
             await self.bot.rounds.adapter.post(space_id, message)
         except SpaceError as error:
             log.warning("Could not post a nudge in space %s: %s", space_id, error.message)
+            await self.bot.rounds.space_unreachable(space_id, error)
             return False
         return True
 

@@ -23,6 +23,8 @@ from bot.checkins import NEED_HELP, parse_survey
 from bot.interactions import TandemModal, coordinator_only, reply_privately, report_error
 from bot.notify import NO_PINGS
 from bot.reports import CHECKIN_LABELS, compute_report, report_pngs
+from bot.rounds import SpaceError
+from bot.spaces import discord_call
 from cogs.engagement import DiscordOutlet
 
 log = logging.getLogger(__name__)
@@ -58,11 +60,19 @@ class DiscordFeedbackOutlet:
     async def _send(
         self, space_id: int, content: str, view: discord.ui.View, member_ids: Sequence[int]
     ) -> int:
-        channel: Any = self.bot.get_channel(space_id) or await self.bot.fetch_channel(space_id)
         mentions = discord.AllowedMentions(
             everyone=False, roles=False, users=[discord.Object(id=i) for i in member_ids]
         )
-        message = await channel.send(content[:2000], view=view, allowed_mentions=mentions)
+        try:
+            channel: Any = self.bot.get_channel(space_id) or await discord_call(
+                lambda: self.bot.fetch_channel(space_id)
+            )
+            message = await discord_call(
+                lambda: channel.send(content[:2000], view=view, allowed_mentions=mentions)
+            )
+        except SpaceError as error:
+            await self.bot.rounds.space_unreachable(space_id, error)
+            raise
         return int(message.id)
 
     async def post_checkin(

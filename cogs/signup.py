@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,6 +46,8 @@ from bot.signup import (
 )
 from bot.timezones import local_time_text
 from bot.validation import MAX_GOALS_LENGTH
+
+log = logging.getLogger(__name__)
 
 DRAFT_LIFETIME = timedelta(minutes=30)
 NO_PINGS = discord.AllowedMentions.none()
@@ -337,6 +340,7 @@ class Signup(commands.Cog):
     def __init__(self, bot: TandemBot) -> None:
         self.bot = bot
         self._drafts: dict[tuple[int, int], SignupDraft] = {}
+        self._reconciled = False
 
     def dynamic_items(self) -> list[type[discord.ui.DynamicItem[Any]]]:
         return [JoinRoundButton]
@@ -519,11 +523,33 @@ class Signup(commands.Cog):
 
     @commands.Cog.listener()
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
-        place = await self.bot.participants.current_place(payload.guild_id, payload.user.id)
+        await self.member_gone(payload.guild_id, payload.user.id, "left the server")
+
+    async def member_gone(self, guild_id: int, member_id: int, reason: str) -> None:
+        place = await self.bot.participants.current_place(guild_id, member_id)
         if place is None:
             return
-        result = await self.bot.participants.leave_current_round(payload.guild_id, payload.user.id)
-        await self.after_leaving(payload.guild_id, payload.user.id, result, reason="left the server")
+        result = await self.bot.participants.leave_current_round(guild_id, member_id)
+        await self.after_leaving(guild_id, member_id, result, reason=reason)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Partners who left a server while the bot was offline (no event came): the same as leaving."""
+        if self._reconciled:
+            return
+        self._reconciled = True
+        for guild in list(self.bot.guilds):
+            for member_id in await self.bot.rounds.partners_in_rounds(guild.id):
+                if guild.get_member(member_id) is not None:
+                    continue
+                try:  # confirm with Discord: an incomplete member list must never end a partnership
+                    await guild.fetch_member(member_id)
+                except discord.NotFound:
+                    log.info("Member %s left guild %s while the bot was offline", member_id, guild.id)
+                    await self.member_gone(guild.id, member_id, "left the server while Tandem was offline")
+                except discord.HTTPException:
+                    log.warning("Could not check whether member %s is still in guild %s", member_id, guild.id)
+                    continue
 
 
 class EditProfileView(TandemView):

@@ -354,7 +354,7 @@ async def test_a_space_deleted_behind_the_bots_back_is_marked_and_the_coordinato
     rounds, topics = services
     round_id = await launch(rounds, database, clock)
     clock.advance(timedelta(days=14))
-    fake.fail["post"] = [SpaceError("not found on Discord (Unknown Channel)", permanent=True)]
+    fake.fail["post"] = [SpaceError("not found on Discord (Unknown Channel)", permanent=True, gone=True)]
     await topics.post_due_topics(round_id)
     texts = "\n".join(text for _, text in alerts)
     assert "not found" in texts
