@@ -9,12 +9,17 @@ import discord
 from discord import app_commands
 
 from bot.access import is_coordinator
+from bot.db import describe_transient, is_transient
 from bot.errors import NotCoordinator, UserFacingError, new_error_id
 
 if TYPE_CHECKING:
     from bot.app import TandemBot
 
 log = logging.getLogger(__name__)
+
+DATABASE_UNAVAILABLE = (
+    "Tandem can't reach its database just now; nothing was changed. Please try again in a minute."
+)
 
 
 class CoordinatorRequired(app_commands.CheckFailure):
@@ -36,6 +41,8 @@ def user_message_for(error: BaseException) -> str | None:
         error = error.original
     if isinstance(error, UserFacingError):
         return error.message
+    if is_transient(error):
+        return DATABASE_UNAVAILABLE
     if isinstance(error, CoordinatorRequired):
         return NotCoordinator().message
     if isinstance(error, app_commands.NoPrivateMessage):
@@ -52,7 +59,16 @@ def user_message_for(error: BaseException) -> str | None:
 async def report_error(interaction: discord.Interaction, error: BaseException, *, where: str) -> None:
     """The single error path for commands, buttons, selects and modals."""
     message = user_message_for(error)
-    if message is None:
+    if message == DATABASE_UNAVAILABLE:
+        # Not a bug: one line, no traceback, and nothing from the error's SQL or the database URL.
+        log.warning(
+            "Database unavailable in %s (guild %s, user %s): %s",
+            where,
+            interaction.guild_id,
+            interaction.user.id if interaction.user else None,
+            describe_transient(error),
+        )
+    elif message is None:
         error_id = new_error_id()
         original = getattr(error, "original", error)
         log.error(
