@@ -30,8 +30,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import jobs
 from bot.clock import Clock
-from bot.db import Database
+from bot.db import Database, is_transient
 from bot.errors import UserFacingError
 from bot.models import (
     ActivityWeek,
@@ -196,7 +197,9 @@ class FeedbackService:
             assert round_id is not None
             try:
                 await self.send_due(round_id)
-            except Exception:
+            except Exception as error:
+                if is_transient(error):  # the whole rebuild is tried again (bot/jobs.py)
+                    raise
                 log.exception("Sending the due check-ins and surveys of round %s failed", round_id)
             scheduled += len(await self.schedule_jobs(round_id))
         return scheduled
@@ -220,22 +223,17 @@ class FeedbackService:
                 job.remove()
         for identifier, at in wanted.items():
             # The scheduler runs on real time; the delay comes from the bot's clock.
-            self.scheduler.add_job(
-                self.run_job,
+            jobs.add_job(
+                self.scheduler,
+                self.send_due,
                 DateTrigger(run_date=datetime.now(UTC) + (at - now), timezone=UTC),
+                job_id=identifier,
+                what=f"the {identifier.rsplit(':', 1)[1]} of round {round_id}",
                 args=[round_id],
-                id=identifier,
-                replace_existing=True,
                 misfire_grace_time=None,  # sending is claimed per match, so a late run is harmless
                 coalesce=True,
             )
         return sorted(wanted)
-
-    async def run_job(self, round_id: int) -> None:
-        try:
-            await self.send_due(round_id)
-        except Exception:
-            log.exception("Sending the check-ins or surveys of round %s failed", round_id)
 
     async def send_due(self, round_id: int) -> dict[str, int]:
         """Send the check-in and the survey if their time has come: (kind -> messages sent)."""

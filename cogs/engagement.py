@@ -19,6 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from discord import app_commands
 from discord.ext import commands
 
+from bot import jobs
 from bot.app import TandemBot
 from bot.charts import warm_up
 from bot.durations import format_duration, parse_duration
@@ -226,22 +227,22 @@ class Engagement(commands.Cog):
 
     def schedule_sweep(self, guild_id: int, every: timedelta) -> None:
         seconds = int(every.total_seconds())
-        self.bot.scheduler.add_job(
+        jobs.add_job(
+            self.bot.scheduler,
             self.run_sweep,
             IntervalTrigger(seconds=seconds, timezone=UTC),
+            job_id=sweep_job_id(guild_id),
+            what=f"the nudge sweep in guild {guild_id}",
             args=[guild_id],
-            id=sweep_job_id(guild_id),
-            replace_existing=True,
             coalesce=True,  # a sweep missed while the bot was busy runs once, not many times
             max_instances=1,
             misfire_grace_time=seconds,
         )
 
     async def run_sweep(self, guild_id: int) -> None:
-        try:
-            await self.bot.engagement.sweep(guild_id)
-        except Exception:
-            log.exception("The nudge sweep failed in guild %s", guild_id)
+        # Nudges and alerts are claimed by unique rows before they are sent, so a retry after a
+        # database failure (bot/jobs.py) repeats none of them.
+        await self.bot.engagement.sweep(guild_id)
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:

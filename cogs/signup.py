@@ -18,6 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from discord import app_commands
 from discord.ext import commands
 
+from bot import jobs
 from bot.app import TandemBot
 from bot.dates import parse_until
 from bot.interactions import TandemModal, TandemView, reply_privately
@@ -343,11 +344,12 @@ class Signup(commands.Cog):
 
     async def cog_load(self) -> None:
         # Pauses end by themselves: a sweep clears the ones whose date has come.
-        self.bot.scheduler.add_job(
+        jobs.add_job(
+            self.bot.scheduler,
             self.bot.participants.end_expired_pauses,
             IntervalTrigger(minutes=15, timezone=UTC),
-            id="tandem:end-pauses",
-            replace_existing=True,
+            job_id="tandem:end-pauses",
+            what="ending the pauses that have run out",
             misfire_grace_time=15 * 60,
             coalesce=True,
         )
