@@ -10,7 +10,10 @@ Launch is a resumable queue. The database is the source of truth:
 - the intro is claimed (`intro_status = posting`) before it is posted and recorded after; a claimed
   but unrecorded intro is looked up in the space before it is posted again;
 - matches are worked by a small pool (`LAUNCH_WORKERS`), never one giant gather: discord.py waits
-  on 429s per route, so the pool only keeps each route's bucket busy.
+  on 429s per route, so the pool only keeps each route's bucket busy;
+- when the database fails mid-way (locked, unreachable), the workers take no new match, those at
+  work finish or stop at their next write, and `run_launch` raises `LaunchInterrupted`: every space
+  and intro made so far is recorded (or findable by its marker), and running it again carries on.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.applicants_csv import write_matches
 from bot.clock import Clock
-from bot.db import Database
+from bot.db import Database, is_transient
 from bot.durations import format_duration, parse_duration
 from bot.enrolment import ENROLLED
 from bot.errors import UserFacingError
@@ -111,6 +114,35 @@ Progress = Callable[[int, int], Awaitable[None]]
 
 
 # -- the Discord side, as the service sees it --------------------------------------------------
+
+
+class LaunchInterrupted(Exception):
+    """The database failed during a launch; what was done is recorded and `run_launch` carries on.
+
+    `done` of `total` matches had been worked when it stopped (both None if it stopped before the
+    work was counted). The database error is the `__cause__`."""
+
+    def __init__(self, round_id: int, round_name: str, done: int | None, total: int | None) -> None:
+        super().__init__(f"the launch of round {round_id} was interrupted by a database failure")
+        self.round_id = round_id
+        self.round_name = round_name
+        self.done = done
+        self.total = total
+
+    def lines(self, retry_in: timedelta | None) -> list[str]:
+        where = f" after {self.done} of {self.total} spaces" if self.total else ""
+        again = (
+            f"Tandem carries on by itself in {format_duration(retry_in)}, and keeps trying until the "
+            "database is back; the alerts channel says when the launch has finished. "
+            if retry_in is not None
+            else ""
+        )
+        return [
+            f"**{self.round_name}**: the launch stopped{where}: Tandem can't reach its database just now.",
+            "Every space and intro made so far is kept, and none will be made twice. "
+            + again
+            + "/round launch carries on too.",
+        ]
 
 
 class SpaceError(Exception):
@@ -342,6 +374,7 @@ class _Work:
 @dataclass
 class _Counters:
     done: int = 0
+    total: int | None = None
     failures: list[SpaceFailure] = field(default_factory=list)
 
 
@@ -760,27 +793,40 @@ class RoundService:
 
     async def run_launch(self, round_id: int, progress: Progress | None = None) -> LaunchReport:
         """Create every missing space and intro of a launched round; safe to run again at any time.
-        Then the topic schedule takes over: the topics due so far are posted, the rest scheduled."""
-        report = await self._run_launch(round_id, progress)
-        if self.topics is not None:
-            try:
-                await self.topics.after_launch(round_id)
-            except Exception:
-                log.exception("Handing round %s over to the topic schedule failed", round_id)
-        if self.feedback is not None:
-            try:
-                await self.feedback.after_launch(round_id)
-            except Exception:
-                log.exception("Scheduling the check-in and survey of round %s failed", round_id)
+        Then the topic schedule takes over: the topics due so far are posted, the rest scheduled.
+
+        Raises LaunchInterrupted when the database fails transiently on the way (the handover
+        included): run it again, later, to carry on."""
+        counters = _Counters()
+        names: list[str] = []
+        try:
+            report = await self._run_launch(round_id, progress, counters, names)
+            for handover, what in ((self.topics, "the topic schedule"), (self.feedback, "check-ins")):
+                if handover is None:
+                    continue
+                try:
+                    await handover.after_launch(round_id)
+                except Exception as error:
+                    if is_transient(error):
+                        raise
+                    log.exception("Handing round %s over to %s failed", round_id, what)
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            name = names[0] if names else f"Round {round_id}"
+            raise LaunchInterrupted(round_id, name, counters.done, counters.total) from error
         return report
 
-    async def _run_launch(self, round_id: int, progress: Progress | None = None) -> LaunchReport:
+    async def _run_launch(
+        self, round_id: int, progress: Progress | None, counters: _Counters, names: list[str]
+    ) -> LaunchReport:
         async with self._locks[round_id]:
             async with self._db.session() as session:
                 row = await session.get(Round, round_id)
                 if row is None or row.status != LAUNCHED or row.space_kind is None:
                     raise UserFacingError("That round is not launched.")
                 round_ = _info(row)
+                names.append(round_.name)
                 every = (
                     await session.scalars(
                         select(Match.id)
@@ -803,19 +849,24 @@ class RoundService:
                 _Work(match_id, position) for position, match_id in enumerate(every) if match_id in todo_ids
             ]
             total = await self._active_total(round_id)
-            counters = _Counters(done=max(total - len(work), 0))
+            counters.done, counters.total = max(total - len(work), 0), total
             queue: asyncio.Queue[_Work] = asyncio.Queue()
             for item in work:
                 queue.put_nowait(item)
             context = _LaunchContext(round_, containers, programme.coordinator_role_id, see)
+            errors: list[Exception] = []
 
             async def worker() -> None:
-                while True:
+                while not errors:  # after an error (the database gone) the others take no new match
                     try:
                         item = queue.get_nowait()
                     except asyncio.QueueEmpty:
                         return
-                    failure = await self._launch_one(context, item)
+                    try:
+                        failure = await self._launch_one(context, item)
+                    except Exception as error:
+                        errors.append(error)
+                        return
                     if failure is not None:
                         counters.failures.append(failure)
                     counters.done += 1
@@ -824,7 +875,10 @@ class RoundService:
 
             if progress is not None:
                 await progress(counters.done, total)
+            # Every worker is awaited before the lock is let go, so a retry never overlaps them.
             await asyncio.gather(*(worker() for _ in range(max(1, min(self.workers, len(work) or 1)))))
+            if errors:
+                raise errors[0]
             failures = tuple(sorted(counters.failures, key=lambda f: f.match_id))
             return LaunchReport(
                 round_.name, round_.space_kind or CHANNEL, total, total - len(failures), failures
@@ -1140,7 +1194,10 @@ class RoundService:
                 spec = self._spec(round_, match, partners, programme.coordinator_role_id, see)
                 if self.feedback is not None and await self.feedback.keeps_space(match_id):
                     try:
-                        await self._retry(self.adapter.post, match.space_id, kept_open_note(round_.name))
+                        # Looked for first: a run stopped by the database after the post carries on.
+                        note = kept_open_note(round_.name)
+                        if not await self._retry(self.adapter.find_message, match.space_id, note.marker):
+                            await self._retry(self.adapter.post, match.space_id, note)
                         await self._set_space(match_id, KEPT)
                         closed += 1
                     except SpaceError as error:
