@@ -64,7 +64,7 @@ from bot.matching import (
     score_pair,
 )
 from bot.models import Enrolment, Match, MatchMember, Participant, Programme, Round, RoundPair
-from bot.participants import ParticipantService
+from bot.participants import LeaveResult, ParticipantService
 from bot.programmes import ProgrammeService
 from bot.space_plan import (
     AUTO,
@@ -337,6 +337,16 @@ class LeftMatch:
     space_id: int | None
     leaver: Partner
     remaining: tuple[Partner, ...]
+
+
+@dataclass(frozen=True)
+class Departure:
+    """A member leaving their round (and, when asked, erasing their data), as one transaction
+    recorded it: `place` is None if they were in no round; `left` are the running matches they left."""
+
+    place: LeaveResult | None
+    left: tuple[LeftMatch, ...]
+    erased: bool
 
 
 @dataclass(frozen=True)
@@ -1316,53 +1326,84 @@ class RoundService:
 
     # -- members leaving, spaces deleted -----------------------------------------------------
 
+    async def leave(self, guild_id: int, member_id: int, *, erase: bool = False) -> Departure:
+        """A member leaves their round (/leave, /privacy delete, leaving the server), in ONE
+        transaction: their place is withdrawn, their running matches lose them and, with `erase`,
+        their personal data goes. A failure anywhere changes nothing, so it can simply be tried
+        again; telling the partners and coordinators follows (`announce_member_left`)."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            place = await self._participants.withdraw(session, guild_id, member_id, now)
+            # Matches first: erasing makes the member's rows anonymous.
+            left = []
+            if place is not None and place.round_status == LAUNCHED:
+                left = await self._record_member_left(session, guild_id, member_id, now)
+            erased = await self._participants.erase(session, guild_id, member_id, now) if erase else False
+        return Departure(place, tuple(left), erased)
+
     async def member_left(self, guild_id: int, member_id: int) -> list[LeftMatch]:
         """Record that a member left the round: their active matches lose them."""
-        now = self._clock.now()
-        found: list[LeftMatch] = []
         async with self._db.session() as session:
-            rows = (
-                await session.execute(
-                    select(MatchMember, Match, Round)
-                    .join(Match, Match.id == MatchMember.match_id)
-                    .join(Round, Round.id == Match.round_id)
-                    .where(
-                        Round.guild_id == guild_id,
-                        Round.status == LAUNCHED,
-                        Match.status == ACTIVE,
-                        MatchMember.member_id == member_id,
-                        MatchMember.status == MEMBER_ACTIVE,
-                    )
+            return await self._record_member_left(session, guild_id, member_id, self._clock.now())
+
+    async def _record_member_left(
+        self, session: AsyncSession, guild_id: int, member_id: int, now: datetime
+    ) -> list[LeftMatch]:
+        found: list[LeftMatch] = []
+        rows = (
+            await session.execute(
+                select(MatchMember, Match, Round)
+                .join(Match, Match.id == MatchMember.match_id)
+                .join(Round, Round.id == Match.round_id)
+                .where(
+                    Round.guild_id == guild_id,
+                    Round.status == LAUNCHED,
+                    Match.status == ACTIVE,
+                    MatchMember.member_id == member_id,
+                    MatchMember.status == MEMBER_ACTIVE,
                 )
-            ).all()
-            for member, match, round_ in rows:
-                member.status, member.left_at = MEMBER_LEFT, now
-                await session.flush()
-                people = await _partners(session, match.id)  # type: ignore[arg-type]
-                leaver_row = await session.get(Participant, member.participant_id)
-                leaver = Partner(
-                    member_id, (leaver_row.display_name if leaver_row else None) or "Your partner", "", "UTC"
-                )
-                if len(people) <= 1:
-                    match.attention = PARTNER_LEFT
-                if not people:
-                    match.status = DISSOLVED
-                found.append(
-                    LeftMatch(
-                        match.id,
-                        round_.name,
-                        round_.space_kind,
-                        match.space_id if match.space_status == CREATED else None,
-                        leaver,
-                        people,
-                    )  # type: ignore[arg-type]
-                )
+            )
+        ).all()
+        for member, match, round_ in rows:
+            member.status, member.left_at = MEMBER_LEFT, now
+            await session.flush()
+            people = await _partners(session, match.id)  # type: ignore[arg-type]
+            leaver_row = await session.get(Participant, member.participant_id)
+            leaver = Partner(
+                member_id, (leaver_row.display_name if leaver_row else None) or "Your partner", "", "UTC"
+            )
+            if len(people) <= 1:
+                match.attention = PARTNER_LEFT
+            if not people:
+                match.status = DISSOLVED
+            found.append(
+                LeftMatch(
+                    match.id,
+                    round_.name,
+                    round_.space_kind,
+                    match.space_id if match.space_status == CREATED else None,
+                    leaver,
+                    people,
+                )  # type: ignore[arg-type]
+            )
         return found
 
     async def handle_member_left(self, guild_id: int, member_id: int, reason: str) -> list[LeftMatch]:
         """A member left a launched round: update their spaces, tell their partners, alert coordinators."""
         left = await self.member_left(guild_id, member_id)
+        await self.announce_member_left(guild_id, member_id, left, reason)
+        return left
+
+    async def announce_member_left(
+        self, guild_id: int, member_id: int, left: Sequence[LeftMatch], reason: str
+    ) -> None:
+        """The Discord side of a departure: the spaces lose the member, the partners and the
+        coordinators are told. The settings are read before anything is sent, so a database
+        failure there raises with nothing done (safe to try again); later ones are only logged."""
+        if not left:
+            return
         programme = await self._programmes.get(guild_id)
+        see = await self.coordinators_see_spaces(guild_id)
         for item in left:
             if item.space_id is not None and self.spaces is not None and item.space_kind:
                 spec = SpaceSpec(
@@ -1373,7 +1414,7 @@ class RoundService:
                     None,
                     tuple(p.member_id for p in item.remaining),
                     programme.coordinator_role_id,
-                    await self.coordinators_see_spaces(guild_id),
+                    see,
                 )
                 try:
                     await self._retry(self.adapter.set_members, spec, item.space_id, [member_id])
@@ -1395,12 +1436,17 @@ class RoundService:
                 offer = "The rest of the match carries on together."
             else:
                 offer = "The match is now empty."
-            await self._say(
-                guild_id,
-                f"<@{member_id}> ({item.leaver.name}) {reason} and left **{item.round_name}** "
-                f"(match {item.match_id}). {offer}",
-            )
-        return left
+            try:
+                await self._say(
+                    guild_id,
+                    f"<@{member_id}> ({item.leaver.name}) {reason} and left **{item.round_name}** "
+                    f"(match {item.match_id}). {offer}",
+                )
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                # The partners have been told already: trying it all again would tell them twice.
+                log.warning("The coordinators were not told that match %s lost a partner", item.match_id)
 
     async def space_deleted(self, guild_id: int, channel_id: int) -> list[int]:
         """A space (or the parent channel of a round's threads) was deleted by hand: mark and alert."""
