@@ -191,7 +191,7 @@ class FeedbackHandover(Protocol):
 
     async def after_launch(self, round_id: int) -> None: ...
 
-    async def enrol_returning(self, guild_id: int, round_id: int) -> list[int]: ...
+    async def enrol_returning(self, guild_id: int, round_id: int, session: AsyncSession) -> list[int]: ...
 
     async def before_closing(self, round_id: int) -> None: ...
 
@@ -256,6 +256,27 @@ class RoundInfo:
     @property
     def length(self) -> timedelta:
         return self.ends_at - self.starts_at
+
+
+@dataclass(frozen=True)
+class PairChanges:
+    """Pins and keep-aparts asked for with /round preview: saved with the proposal, or not at all."""
+
+    clear: bool = False
+    pairs: tuple[tuple[int, int, str], ...] = ()  # (member, member, "pin" or "forbid")
+
+    def check(self) -> None:
+        for first, second, kind in self.pairs:
+            if kind not in ("pin", "forbid"):
+                raise ValueError(kind)
+            if first == second:
+                raise UserFacingError("Pick two different members.")
+
+    def applied_to(self, stored: dict[tuple[int, int], str]) -> dict[tuple[int, int], str]:
+        pairs = {} if self.clear else dict(stored)
+        for first, second, kind in self.pairs:
+            pairs[pair_key(first, second)] = kind
+        return pairs
 
 
 @dataclass(frozen=True)
@@ -596,11 +617,8 @@ class RoundService:
             session.add(row)
             await session.flush()
             info = _info(row)
-        if self.feedback is not None:  # partners who chose "join the next round" are enrolled
-            try:
-                await self.feedback.enrol_returning(guild_id, info.id)
-            except Exception:
-                log.exception("Enrolling the returning partners in round %s failed", info.id)
+            if self.feedback is not None:  # partners who chose "join the next round", in the same transaction
+                await self.feedback.enrol_returning(guild_id, info.id, session)
         return info
 
     async def current_round(self, guild_id: int, statuses: Sequence[str] = (DRAFT, LAUNCHED)) -> RoundInfo:
@@ -613,28 +631,13 @@ class RoundService:
     # -- pins and forbids ---------------------------------------------------------------------
 
     async def set_pair(self, guild_id: int, first: int, second: int, kind: str) -> RoundInfo:
-        if kind not in ("pin", "forbid"):
-            raise ValueError(kind)
-        if first == second:
-            raise UserFacingError("Pick two different members.")
-        a, b = pair_key(first, second)
+        changes = PairChanges(pairs=((first, second, kind),))
+        changes.check()
         async with self._db.session() as session:
             row = await _latest(session, guild_id, (DRAFT,))
             if row is None:
                 raise UserFacingError(_no_round((DRAFT,)))
-            existing = await session.scalar(
-                select(RoundPair).where(
-                    RoundPair.round_id == row.id, RoundPair.member_a == a, RoundPair.member_b == b
-                )
-            )
-            if existing is None:
-                session.add(
-                    RoundPair(
-                        round_id=row.id, member_a=a, member_b=b, kind=kind, created_at=self._clock.now()
-                    )
-                )
-            else:
-                existing.kind = kind
+            await self._save_pairs(session, row.id, changes)  # type: ignore[arg-type]
             return _info(row)
 
     async def clear_pairs(self, guild_id: int) -> int:
@@ -642,13 +645,43 @@ class RoundService:
             row = await _latest(session, guild_id, (DRAFT,))
             if row is None:
                 raise UserFacingError(_no_round((DRAFT,)))
-            result = await session.execute(delete(RoundPair).where(RoundPair.round_id == row.id))
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            return await self._save_pairs(session, row.id, PairChanges(clear=True))  # type: ignore[arg-type]
+
+    async def _save_pairs(self, session: AsyncSession, round_id: int, changes: PairChanges) -> int:
+        """Apply pins and keep-aparts to the round's stored ones; returns how many were cleared."""
+        cleared = 0
+        if changes.clear:
+            result = await session.execute(delete(RoundPair).where(RoundPair.round_id == round_id))
+            cleared = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        for first, second, kind in changes.pairs:
+            a, b = pair_key(first, second)
+            existing = await session.scalar(
+                select(RoundPair).where(
+                    RoundPair.round_id == round_id, RoundPair.member_a == a, RoundPair.member_b == b
+                )
+            )
+            if existing is None:
+                session.add(
+                    RoundPair(
+                        round_id=round_id, member_a=a, member_b=b, kind=kind, created_at=self._clock.now()
+                    )
+                )
+                await session.flush()  # the same pair twice in one request updates the row just added
+            else:
+                existing.kind = kind
+        return cleared
 
     # -- preview ------------------------------------------------------------------------------
 
-    async def preview(self, guild_id: int, seed: int | None = None) -> Preview:
-        """Run the matcher on the enrolled participants and store the proposal it makes."""
+    async def preview(
+        self, guild_id: int, seed: int | None = None, changes: PairChanges | None = None
+    ) -> Preview:
+        """Run the matcher on the enrolled participants and store the proposal it makes.
+
+        `changes` (pins and keep-aparts asked for with the preview) are stored in the same
+        transaction as the proposal: a preview that fails leaves both as they were."""
+        changes = changes or PairChanges()
+        changes.check()
         async with self._db.session() as session:
             row = await _latest(session, guild_id, (DRAFT,))
             if row is None:
@@ -659,7 +692,8 @@ class RoundService:
                     )
                 raise UserFacingError(_no_round((DRAFT,)))
             round_ = _info(row)
-            pairs = (await session.scalars(select(RoundPair).where(RoundPair.round_id == row.id))).all()
+            stored = (await session.scalars(select(RoundPair).where(RoundPair.round_id == row.id))).all()
+            pairs = changes.applied_to({(p.member_a, p.member_b): p.kind for p in stored})
             history = await _history(session, guild_id, row.id)
         applicants = await self._participants.enrolled_applicants(round_.id)
         if not applicants:
@@ -672,8 +706,8 @@ class RoundService:
         request = MatchRequest(
             applicants=tuple(applicants),
             history_pairs=frozenset(history),
-            pinned_pairs=tuple((p.member_a, p.member_b) for p in pairs if p.kind == "pin"),
-            forbidden_pairs=frozenset((p.member_a, p.member_b) for p in pairs if p.kind == "forbid"),
+            pinned_pairs=tuple(sorted(pair for pair, kind in pairs.items() if kind == "pin")),
+            forbidden_pairs=frozenset(pair for pair, kind in pairs.items() if kind == "forbid"),
             seed=seed,
             reference_date=round_.starts_at.date(),
             career_stages=programme.career_stages,
@@ -688,6 +722,7 @@ class RoundService:
             row = await session.get(Round, round_.id)
             if row is None or row.status != DRAFT:
                 raise UserFacingError("The round changed while the preview ran; run /round preview again.")
+            await self._save_pairs(session, round_.id, changes)
             row.seed = seed
             await session.execute(delete(Match).where(Match.round_id == row.id, Match.status == PROPOSED))
             ids = await _participant_ids(session, guild_id, [m for x in result.matches for m in x.member_ids])
@@ -710,7 +745,7 @@ class RoundService:
                 for member in m.member_ids
             )
         names = {a.member_id: a.name for a in applicants}
-        pins = sum(p.kind == "pin" for p in pairs)
+        pins = sum(kind == "pin" for kind in pairs.values())
         return Preview(round_, seed, result, names, pins, len(pairs) - pins)
 
     # -- launch -------------------------------------------------------------------------------
@@ -1565,10 +1600,31 @@ class RoundService:
         return RematchChoice(round_, _applicant_partner(me), current, tuple(options))
 
     async def apply_rematch(self, guild_id: int, member_id: int, option: RematchOption) -> str:
-        """Carry out a rematch option: update the database, then the spaces; returns a summary."""
+        """Carry out a rematch option: update the database (one transaction), then the spaces;
+        returns a summary. Everything the spaces need is read before that transaction, so a
+        database failure either changes nothing or comes after the rematch is recorded."""
         if option.kind == "recreate":
             return await self._recreate(guild_id, option.match_id)
         now = self._clock.now()
+        programme = await self._programmes.get(guild_id)
+        role, see = programme.coordinator_role_id, await self.coordinators_see_spaces(guild_id)
+        newcomers = [p.member_id for p in option.partners] + [member_id]
+        async with self._db.session() as session:
+            running = await _latest(session, guild_id, (LAUNCHED,))
+            languages = [
+                list(p.languages)
+                for p in (
+                    await session.scalars(
+                        select(Participant).where(
+                            Participant.guild_id == guild_id,
+                            Participant.member_id.in_(newcomers),  # type: ignore[union-attr]
+                        )
+                    )
+                ).all()
+            ]
+        intro_topic = None
+        if running is not None and running.id is not None:
+            intro_topic = await self._intro_topic(running.id, languages)
         async with self._db.session() as session:
             row = await _latest(session, guild_id, (LAUNCHED,))
             target = await session.get(Match, option.match_id)
@@ -1629,21 +1685,8 @@ class RoundService:
                 elif len(old_left) == 1:
                     old_match.attention = PARTNER_LEFT
             target_people = await _partners(session, target.id)  # type: ignore[arg-type]
-            languages = [
-                list(p.languages)
-                for p in (
-                    await session.scalars(
-                        select(Participant).where(
-                            Participant.guild_id == guild_id,
-                            Participant.member_id.in_([p.member_id for p in target_people]),
-                        )  # type: ignore[union-attr]
-                    )
-                ).all()
-            ]
             round_ = _info(row)
             target_space, target_name = target.space_id, target.space_name or ""
-        programme = await self._programmes.get(guild_id)
-        role, see = programme.coordinator_role_id, await self.coordinators_see_spaces(guild_id)
         kind = round_.space_kind or CHANNEL
         newcomer = next(p for p in target_people if p.member_id == member_id)
         spec = SpaceSpec(
@@ -1660,13 +1703,7 @@ class RoundService:
         try:
             await self._retry(self.adapter.set_members, spec, target_space)
             details = IntroDetails(
-                option.match_id,
-                round_.name,
-                target_people,
-                option.reasons,
-                await self._intro_topic(round_.id, languages),
-                see,
-                newcomer,
+                option.match_id, round_.name, target_people, option.reasons, intro_topic, see, newcomer
             )
             await self._retry(self.adapter.post, target_space, intro_card(details, now))
         except SpaceError as error:
@@ -1681,7 +1718,7 @@ class RoundService:
                     await self._retry(self.adapter.post, old[1], moved_out_note(newcomer.name, old_left))
                 else:
                     await self._retry(self.adapter.close_space, old_spec, old[1])
-                    await self._set_space(old[0], CLOSED)
+                    await self._closed_after_rematch(old[0])
             except SpaceError as error:
                 problems.append(f"updating their old space `{old[2]}` failed: {error.message}")
         summary = (
@@ -1694,6 +1731,16 @@ class RoundService:
         if problems:
             summary += "\nProblems: " + "; ".join(problems)
         return summary
+
+    async def _closed_after_rematch(self, match_id: int) -> None:
+        try:
+            await self._set_space(match_id, CLOSED)
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            # The rematch is recorded and the space is read-only; only this note is missing, and
+            # closing it again at the end of the round is harmless.
+            log.warning("Match %s's emptied space is closed, but the database was not told", match_id)
 
     async def _recreate(self, guild_id: int, match_id: int) -> str:
         async with self._db.session() as session:

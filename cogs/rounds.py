@@ -40,6 +40,7 @@ from bot.rounds import (
     DEFAULT_CADENCE,
     LaunchCheck,
     LaunchInterrupted,
+    PairChanges,
     Preview,
     RematchChoice,
     parse_start,
@@ -261,7 +262,16 @@ class Rounds(commands.Cog):
             "Members who already have a profile are being invited by DM. "
             "When signups close, run /round preview.",
         )
-        self.tasks.start(self._invite(guild_id, info.id, info.name))
+        # The invitations read the database once, before the first DM: if it is away, they wait for it.
+        self.tasks.start(
+            jobs.run_now(
+                self.bot.scheduler,
+                self._invite,
+                job_id=f"tandem:round:{info.id}:invite",
+                what=f"inviting the members with a profile to round {info.id}",
+                args=[guild_id, info.id, info.name],
+            )
+        )
 
     async def _invite(self, guild_id: int, round_id: int, round_name: str) -> None:
         reached = await send_round_invitations(self.bot, guild_id, round_id, round_name)
@@ -291,14 +301,15 @@ class Rounds(commands.Cog):
         guild_id = interaction.guild_id or 0
         if (pin is None) != (pin_with is None) or (forbid is None) != (forbid_with is None):
             raise UserFacingError("A pin or keep-apart needs two members: give both `pin` and `pin_with`.")
-        if clear_pairs:
-            await self.bot.rounds.clear_pairs(guild_id)
+        pairs = []
         if pin is not None and pin_with is not None:
-            await self.bot.rounds.set_pair(guild_id, pin.id, pin_with.id, "pin")
+            pairs.append((pin.id, pin_with.id, "pin"))
         if forbid is not None and forbid_with is not None:
-            await self.bot.rounds.set_pair(guild_id, forbid.id, forbid_with.id, "forbid")
+            pairs.append((forbid.id, forbid_with.id, "forbid"))
+        changes = PairChanges(clear=clear_pairs, pairs=tuple(pairs))
+        changes.check()
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.bot.rounds.preview(guild_id, seed)
+        result = await self.bot.rounds.preview(guild_id, seed, changes)  # pins saved with the proposal
         content, file = preview_message(result)
         await interaction.followup.send(
             content, file=file, view=PreviewView(self, result), ephemeral=True, allowed_mentions=NO_PINGS
@@ -466,8 +477,9 @@ class Rounds(commands.Cog):
         )
         if await view.wait() or not view.confirmed:
             return
-        info = await self.bot.rounds.end_round(guild_id, retention)
-        await view.interaction.response.edit_message(content="Closing spaces…", view=None)
+        # The button is answered first; an error after it is reported below it, privately.
+        await view.interaction.response.edit_message(content=f"Ending **{current.name}**…", view=None)
+        info = await self.bot.rounds.end_round(guild_id, retention)  # one transaction
         self.tasks.start(self._close(view.interaction, info.id))
 
     async def _close(self, interaction: discord.Interaction, round_id: int) -> None:
@@ -606,11 +618,21 @@ class Rounds(commands.Cog):
 
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
-        await self.bot.rounds.space_deleted(channel.guild.id, channel.id)
+        await self._space_deleted(channel.guild.id, channel.id)
 
     @commands.Cog.listener()
     async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
-        await self.bot.rounds.space_deleted(payload.guild_id, payload.thread_id)
+        await self._space_deleted(payload.guild_id, payload.thread_id)
+
+    async def _space_deleted(self, guild_id: int, channel_id: int) -> None:
+        # Discord tells us once: missed while the database is away, a deletion is recorded later.
+        await jobs.run_now(
+            self.bot.scheduler,
+            self.bot.rounds.space_deleted,
+            job_id=f"tandem:space-deleted:{channel_id}",
+            what=f"recording that channel {channel_id} was deleted",
+            args=[guild_id, channel_id],
+        )
 
 
 def launch_job_id(round_id: int) -> str:
