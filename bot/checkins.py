@@ -365,13 +365,23 @@ class FeedbackService:
                 row.answer, row.at = answer, now
         if answer == NEED_HELP and previous != NEED_HELP:
             partners = ", ".join(who.partner_names) or "nobody else"
-            await self._out.alert(
-                who.guild_id,
+            text = (
                 f"**Need help** at the check-in: **{who.name}** in match {match_id} of **{who.round_name}** "
                 f"(with {partners}) asked for help. Talk to them, offer a rematch below or run "
-                "`/round rematch`.",
-                match_id,
+                "`/round rematch`."
             )
+            if self.scheduler is None:
+                await self._out.alert(who.guild_id, text, match_id)
+            else:
+                # The answer is saved: a second press would not alert again, so an alert the
+                # database stops (before anything is posted) is sent later instead (bot/jobs.py).
+                await jobs.run_now(
+                    self.scheduler,
+                    self._out.alert,
+                    job_id=f"tandem:feedback:need-help:{who.match_member_id}",
+                    what=f"the need-help alert of match {match_id}",
+                    args=[who.guild_id, text, match_id],
+                )
         return who, previous
 
     async def _survey_row(self, session: AsyncSession, who: Partnership) -> SurveyAnswer:
@@ -422,35 +432,17 @@ class FeedbackService:
     async def returning_members(self, guild_id: int, round_id: int) -> list[int]:
         """Partners of the guild's last ended round (before `round_id`) who chose to join the next."""
         async with self._db.session() as session:
-            last = await session.scalar(
-                select(Round.id)
-                .where(Round.guild_id == guild_id, Round.status == ENDED, Round.id != round_id)
-                .order_by(Round.ended_at.desc(), Round.id.desc())  # type: ignore[union-attr]
-                .limit(1)
-            )
-            if last is None:
-                return []
-            rows = (
-                await session.scalars(
-                    select(Participant.member_id)
-                    .join(MatchMember, MatchMember.participant_id == Participant.id)
-                    .join(SurveyAnswer, SurveyAnswer.match_member_id == MatchMember.id)
-                    .join(Match, Match.id == MatchMember.match_id)
-                    .where(Match.round_id == last, SurveyAnswer.join_next.is_(True))  # type: ignore[union-attr]
-                    .where(Participant.deleted.is_(False), Participant.member_id.is_not(None))  # type: ignore[attr-defined,union-attr]
-                    .distinct()
-                )
-            ).all()
-        return sorted(m for m in rows if m is not None)
+            return await _returning_members(session, guild_id, round_id)
 
-    async def enrol_returning(self, guild_id: int, round_id: int) -> list[int]:
-        """A new round was created: enrol the partners who chose "join the next round"."""
+    async def enrol_returning(self, guild_id: int, round_id: int, session: AsyncSession) -> list[int]:
+        """A new round is being created: enrol the partners who chose "join the next round", in
+        the transaction that creates it (so the round never exists without them)."""
         if self._participants is None:
             return []
         enrolled = []
-        for member_id in await self.returning_members(guild_id, round_id):
+        for member_id in await _returning_members(session, guild_id, round_id):
             try:
-                await self._participants.join_open_round(guild_id, member_id, round_id)
+                await self._participants.join_in(session, guild_id, member_id, round_id)
                 enrolled.append(member_id)
             except UserFacingError as error:
                 log.info(
@@ -537,3 +529,26 @@ class FeedbackService:
                 for s in surveys
             ),
         )
+
+
+async def _returning_members(session: AsyncSession, guild_id: int, round_id: int) -> list[int]:
+    last = await session.scalar(
+        select(Round.id)
+        .where(Round.guild_id == guild_id, Round.status == ENDED, Round.id != round_id)
+        .order_by(Round.ended_at.desc(), Round.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    )
+    if last is None:
+        return []
+    rows = (
+        await session.scalars(
+            select(Participant.member_id)
+            .join(MatchMember, MatchMember.participant_id == Participant.id)
+            .join(SurveyAnswer, SurveyAnswer.match_member_id == MatchMember.id)
+            .join(Match, Match.id == MatchMember.match_id)
+            .where(Match.round_id == last, SurveyAnswer.join_next.is_(True))  # type: ignore[union-attr]
+            .where(Participant.deleted.is_(False), Participant.member_id.is_not(None))  # type: ignore[attr-defined,union-attr]
+            .distinct()
+        )
+    ).all()
+    return sorted(m for m in rows if m is not None)
