@@ -167,7 +167,14 @@ class AlertRematchView(RematchView):
     async def pick(self, interaction: discord.Interaction) -> None:
         await super().pick(interaction)
         bot: TandemBot = interaction.client  # type: ignore[assignment]
-        await bot.engagement.resolve_alert(self.match_id, REMATCH, interaction.user.id)
+        # The rematch is saved: if the database fails now, the alert is marked handled later.
+        await jobs.run_now(
+            bot.scheduler,
+            bot.engagement.resolve_alert,
+            job_id=f"tandem:alert:{self.match_id}:resolve",
+            what=f"marking the alert of match {self.match_id} handled",
+            args=[self.match_id, REMATCH, interaction.user.id],
+        )
         if self.alert_message is not None:
             with contextlib.suppress(discord.HTTPException):
                 await self.alert_message.edit(
