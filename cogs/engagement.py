@@ -255,11 +255,21 @@ class Engagement(commands.Cog):
     async def on_ready(self) -> None:
         if not self._scheduled:
             self._scheduled = True
-            await self.schedule_sweeps([guild.id for guild in self.bot.guilds])
+            await self._schedule_sweeps_or_retry([guild.id for guild in self.bot.guilds])
 
     @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:
-        await self.schedule_sweeps([guild.id])
+        await self._schedule_sweeps_or_retry([guild.id])
+
+    async def _schedule_sweeps_or_retry(self, guild_ids: list[int]) -> None:
+        # The sweep's interval is in the database: if it is away now, the sweeps are scheduled later.
+        await jobs.run_now(
+            self.bot.scheduler,
+            self.schedule_sweeps,
+            job_id=f"tandem:sweeps:{','.join(map(str, sorted(guild_ids)))}:schedule",
+            what="scheduling the nudge sweeps",
+            args=[guild_ids],
+        )
 
     # -- activity -----------------------------------------------------------------------------
 
@@ -270,7 +280,14 @@ class Engagement(commands.Cog):
             return
         if message.type not in COUNTED:
             return
-        await self.bot.engagement.record_message(message.channel.id, message.author.id)
+        # A message missed while the database is away would make its author look quiet: counted later.
+        await jobs.run_now(
+            self.bot.scheduler,
+            self.bot.engagement.record_message,
+            job_id=f"tandem:activity:{message.channel.id}:{message.author.id}",
+            what=f"counting a message in channel {message.channel.id}",
+            args=[message.channel.id, message.author.id],
+        )
 
     # -- /nudge settings ----------------------------------------------------------------------
 
