@@ -26,6 +26,15 @@ class CoordinatorRequired(app_commands.CheckFailure):
     """Raised by the coordinator check; the error path shows NotCoordinator's message."""
 
 
+class CheckError(app_commands.AppCommandError):
+    """A check that failed on an exception (the database unreachable, a bug): discord.py hands
+    only AppCommandErrors raised by checks to the tree's error path, so this carries the original."""
+
+    def __init__(self, original: Exception) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
 async def reply_privately(interaction: discord.Interaction, content: str, **kwargs: Any) -> None:
     """Answer the interaction ephemerally, whether or not it was already answered or deferred."""
     kwargs.setdefault("allowed_mentions", discord.AllowedMentions.none())
@@ -37,7 +46,7 @@ async def reply_privately(interaction: discord.Interaction, content: str, **kwar
 
 def user_message_for(error: BaseException) -> str | None:
     """The message to show for an error the user can act on, or None for a bug of ours."""
-    while isinstance(error, app_commands.CommandInvokeError):
+    while isinstance(error, app_commands.CommandInvokeError | CheckError):
         error = error.original
     if isinstance(error, UserFacingError):
         return error.message
@@ -62,7 +71,7 @@ async def report_error(interaction: discord.Interaction, error: BaseException, *
     if message == DATABASE_UNAVAILABLE:
         # Not a bug: one line, no traceback, and nothing from the error's SQL or the database URL.
         log.warning(
-            "Database unavailable in %s (guild %s, user %s): %s",
+            "%s (guild %s, user %s): the database is unavailable (%s)",
             where,
             interaction.guild_id,
             interaction.user.id if interaction.user else None,
@@ -135,7 +144,11 @@ async def require_coordinator(interaction: discord.Interaction) -> bool:
     """The check behind every coordinator command, run inside the bot whatever Discord allowed."""
     if interaction.guild_id is None:
         raise app_commands.NoPrivateMessage()
-    if not await caller_is_coordinator(interaction):
+    try:
+        allowed = await caller_is_coordinator(interaction)  # reads the programme's coordinator role
+    except Exception as error:
+        raise CheckError(error) from error
+    if not allowed:
         raise CoordinatorRequired()
     return True
 
