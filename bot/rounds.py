@@ -130,7 +130,7 @@ class LaunchInterrupted(Exception):
         self.total = total
 
     def lines(self, retry_in: timedelta | None) -> list[str]:
-        where = f" after {self.done} of {self.total} spaces" if self.total else ""
+        where = f" with {self.done} of {self.total} spaces ready" if self.total else ""
         again = (
             f"Tandem carries on by itself in {format_duration(retry_in)}, and keeps trying until the "
             "database is back; the alerts channel says when the launch has finished. "

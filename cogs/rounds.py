@@ -375,7 +375,11 @@ class Rounds(commands.Cog):
             return
         except Exception as error:
             if is_transient(error):  # start_launch failed: one transaction, so nothing was launched
-                log.warning("Round %s did not launch: %s", check.round.id, describe_transient(error))
+                log.warning(
+                    "Round %s did not launch: the database is unavailable (%s)",
+                    check.round.id,
+                    describe_transient(error),
+                )
                 await progress.finish(LAUNCH_NOT_STARTED)
                 return
             error_id = new_error_id()
@@ -397,7 +401,7 @@ class Rounds(commands.Cog):
     ) -> timedelta:
         """A launch the database interrupted: carry on by itself, with backoff, once it is back."""
         log.warning(
-            "The launch of round %s stopped after %s of %s spaces: %s",
+            "The launch of round %s stopped with %s of %s spaces ready: the database is unavailable (%s)",
             stop.round_id,
             stop.done,
             stop.total,
@@ -496,7 +500,11 @@ class Rounds(commands.Cog):
                 what=f"closing the spaces of round {round_id}",
                 args=[round_id, progress],
             )
-            log.warning("Closing the spaces of round %s stopped: %s", round_id, describe_transient(error))
+            log.warning(
+                "Closing the spaces of round %s stopped: the database is unavailable (%s)",
+                round_id,
+                describe_transient(error),
+            )
             await progress.finish(
                 "Closing the spaces stopped: Tandem can't reach its database just now. The round has "
                 "ended, and every space closed so far stays closed. Tandem carries on by itself in "

@@ -155,7 +155,11 @@ class Topics(commands.Cog):
             return
         except Exception as error:
             if is_transient(error):
-                log.warning("Posting topic %s stopped: %s", number, describe_transient(error))
+                log.warning(
+                    "Posting topic %s stopped: the database is unavailable (%s)",
+                    number,
+                    describe_transient(error),
+                )
                 await progress.finish(
                     f"Posting topic {number} stopped: Tandem can't reach its database just now. The "
                     "spaces that got it keep it; run /topic post again in a minute for the rest "
