@@ -339,3 +339,67 @@ async def test_a_launch_the_outage_interrupts_carries_on_and_makes_each_space_an
         final = Counter((await session.execute(select(Match.space_status, Match.intro_status))).all())
     assert final == Counter({("created", "posted"): PAIRS})
     assert bot.scheduler.get_job(retry_job_id(launch_job_id(info.id))) is None
+
+
+# -- closing a round, a member leaving the server -----------------------------------------------
+
+
+async def test_closing_spaces_the_outage_interrupts_carries_on_and_closes_each_space_once(
+    outage_programme: tuple[Programme, Outage], caplog: pytest.LogCaptureFixture
+) -> None:
+    programme, outage = outage_programme
+    emu, bot, guild = programme.emu, programme.bot, programme.guild.id
+    alerts = emu.create_channel(guild, "coordinators")
+    await bot.programmes.update(guild, alerts_channel_id=alerts.id)
+    round_id, spaces = await launched_round(programme)
+    offer = await (await emu.slash(guild, programme.coordinator.id, "round end")).response()
+    # /round end's own update, then two per space closed: the database goes away after a few.
+    with outage.strike_before(bot.database.engine, "UPDATE match", skip=6):
+        click = await emu.click(guild, programme.coordinator.id, offer, "tandem:confirm")
+        await click.response()
+        stopped = await click.wait_original(lambda m: "Closing the spaces stopped" in m.content, timeout=20)
+    assert outage.struck
+    assert "Tandem carries on by itself in 30s" in stopped.content
+    closed = [s for s in spaces if any("has ended" in m.content for m in emu.messages(s))]
+    assert 0 < len(closed) < PAIRS  # it really stopped part-way
+    retry = bot.scheduler.get_job(retry_job_id(f"tandem:round:{round_id}:close"))
+    assert retry is not None, "closing was not scheduled to carry on"
+    check_logs(caplog, expected="Closing the spaces of round")
+
+    await outage.end()
+    await retry.func(*retry.args)  # what the scheduler does 30 s later
+    await emu.wait_for_message(alerts.id, lambda m: "The round has ended" in m.content)
+    for space, partners in spaces.items():
+        notes = [m for m in emu.messages(space) if "has ended" in m.content]
+        assert len(notes) == 1, space  # one closing message, even where it stopped in between
+        assert not any(emu.permissions_for(p, space) & perms.SEND_MESSAGES for p in partners)
+    async with bot.database.session() as session:
+        statuses = Counter((await session.scalars(select(Match.space_status))).all())
+    assert statuses == Counter({"closed": PAIRS})
+
+
+async def test_a_member_leaving_the_server_during_an_outage_is_withdrawn_once_it_is_back(
+    outage_programme: tuple[Programme, Outage], caplog: pytest.LogCaptureFixture
+) -> None:
+    programme, outage = outage_programme
+    emu, bot, guild = programme.emu, programme.bot, programme.guild.id
+    alerts = emu.create_channel(guild, "coordinators")
+    await bot.programmes.update(guild, alerts_channel_id=alerts.id)
+    _round_id, spaces = await launched_round(programme)
+    space, partners = next(iter(spaces.items()))
+    leaver, stayer = sorted(partners)
+    await outage.begin()
+    emu.remove_member(guild, leaver)  # Discord says so once, while the database is away
+    retry_id = retry_job_id(f"tandem:member-removed:{guild}:{leaver}")
+    retry = await emu.wait_for(lambda: bot.scheduler.get_job(retry_id), timeout=10)
+    check_logs(caplog, expected="who left the server")
+    assert not [m for m in emu.messages(space) if "has left the programme" in m.content]
+
+    await outage.end()
+    await retry.func(*retry.args)  # what the scheduler does 30 s later
+    note = await emu.wait_for_message(space, lambda m: "has left the programme" in m.content)
+    assert note.mentions == [stayer]
+    alert = await emu.wait_for_message(alerts.id, lambda m: "left the server" in m.content)
+    assert "/round rematch" in alert.content
+    assert await bot.participants.current_place(guild, leaver) is None
+    assert await partners_by_space(bot) == {**spaces, space: {stayer}}
