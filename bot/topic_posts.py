@@ -673,6 +673,7 @@ class TopicPostService:
                 DateTrigger(run_date=datetime.now(UTC) + (at - now), timezone=UTC),
                 job_id=identifier,
                 what=f"the topic release {identifier.rsplit(':', 1)[1]} of round {round_id}",
+                name=f"topic release {identifier.rsplit(':', 1)[1]} of round {round_id} at {at.isoformat()}",
                 args=[round_id],
                 # However late it runs, posting is idempotent and posts only what is due; a release
                 # missed while the bot was down is posted by the start-up rebuild instead.
