@@ -68,9 +68,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.logs import configure_logging
 
     configure_logging(settings.log_level, settings.secrets)
-    if options.command == "db":
-        return asyncio.run(_upgrade(settings))
-    return asyncio.run(_run(settings, sync=options.sync))
+    from bot.db import describe_transient, is_transient
+
+    try:
+        if options.command == "db":
+            return asyncio.run(_upgrade(settings))
+        return asyncio.run(_run(settings, sync=options.sync))
+    except Exception as error:
+        if not is_transient(error):
+            raise
+        # The migrations run before anything else: a database that is away stops the start, and a
+        # process manager's restart brings the bot up once it is back.
+        print(
+            f"tandem: can't reach the database ({describe_transient(error)}); try again when it is up",
+            file=sys.stderr,
+        )
+        return 1
 
 
 async def _upgrade(settings: Settings) -> int:

@@ -14,6 +14,7 @@ import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from discord.ext import commands
 
+from bot import jobs
 from bot.background import BackgroundTasks
 from bot.checkins import FeedbackService
 from bot.clock import Clock, SystemClock
@@ -135,18 +136,29 @@ class TandemBot(commands.Bot):
             await self.sync_app_commands()
 
     async def _rebuild_topic_schedule(self) -> None:
-        """Once connected: post the topics that fell due while the bot was down, schedule the rest."""
+        """Once connected: post the topics that fell due while the bot was down, schedule the rest.
+        A database that is briefly unavailable here is tried again later (bot/jobs.py)."""
         await self.wait_until_ready()
-        try:
-            jobs = await self.topic_posts.rebuild()
-            log.info("Topic schedule rebuilt from the database: %d future release(s)", jobs)
-        except Exception:
-            log.exception("Rebuilding the topic schedule failed")
-        try:
-            jobs = await self.feedback.rebuild()
-            log.info("Check-in and survey schedule rebuilt: %d future job(s)", jobs)
-        except Exception:
-            log.exception("Rebuilding the check-in and survey schedule failed")
+        await jobs.run_now(
+            self.scheduler,
+            self._rebuild_topics,
+            job_id="tandem:rebuild:topics",
+            what="rebuilding the topic schedule",
+        )
+        await jobs.run_now(
+            self.scheduler,
+            self._rebuild_feedback,
+            job_id="tandem:rebuild:feedback",
+            what="rebuilding the check-in and survey schedule",
+        )
+
+    async def _rebuild_topics(self) -> None:
+        scheduled = await self.topic_posts.rebuild()
+        log.info("Topic schedule rebuilt from the database: %d future release(s)", scheduled)
+
+    async def _rebuild_feedback(self) -> None:
+        scheduled = await self.feedback.rebuild()
+        log.info("Check-in and survey schedule rebuilt: %d future job(s)", scheduled)
 
     def _register_persistent_views(self) -> None:
         """Cogs expose `persistent_views()` and `dynamic_items()`, so buttons survive restarts."""

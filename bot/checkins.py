@@ -30,8 +30,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import jobs
 from bot.clock import Clock
-from bot.db import Database
+from bot.db import Database, is_transient
 from bot.errors import UserFacingError
 from bot.models import (
     ActivityWeek,
@@ -203,7 +204,9 @@ class FeedbackService:
                 continue
             try:
                 await self.send_due(round_id)
-            except Exception:
+            except Exception as error:
+                if is_transient(error):  # the whole rebuild is tried again (bot/jobs.py)
+                    raise
                 log.exception("Sending the due check-ins and surveys of round %s failed", round_id)
             scheduled += len(await self.schedule_jobs(round_id))
         return scheduled
@@ -227,22 +230,17 @@ class FeedbackService:
                 job.remove()
         for identifier, at in wanted.items():
             # The scheduler runs on real time; the delay comes from the bot's clock.
-            self.scheduler.add_job(
-                self.run_job,
+            jobs.add_job(
+                self.scheduler,
+                self.send_due,
                 DateTrigger(run_date=datetime.now(UTC) + (at - now), timezone=UTC),
+                job_id=identifier,
+                what=f"the {identifier.rsplit(':', 1)[1]} of round {round_id}",
                 args=[round_id],
-                id=identifier,
-                replace_existing=True,
                 misfire_grace_time=None,  # sending is claimed per match, so a late run is harmless
                 coalesce=True,
             )
         return sorted(wanted)
-
-    async def run_job(self, round_id: int) -> None:
-        try:
-            await self.send_due(round_id)
-        except Exception:
-            log.exception("Sending the check-ins or surveys of round %s failed", round_id)
 
     async def send_due(self, round_id: int) -> dict[str, int]:
         """Send the check-in and the survey if their time has come: (kind -> messages sent)."""
@@ -374,13 +372,23 @@ class FeedbackService:
                 row.answer, row.at = answer, now
         if answer == NEED_HELP and previous != NEED_HELP:
             partners = ", ".join(who.partner_names) or "nobody else"
-            await self._out.alert(
-                who.guild_id,
+            text = (
                 f"**Need help** at the check-in: **{who.name}** in match {match_id} of **{who.round_name}** "
                 f"(with {partners}) asked for help. Talk to them, offer a rematch below or run "
-                "`/round rematch`.",
-                match_id,
+                "`/round rematch`."
             )
+            if self.scheduler is None:
+                await self._out.alert(who.guild_id, text, match_id)
+            else:
+                # The answer is saved: a second press would not alert again, so an alert the
+                # database stops (before anything is posted) is sent later instead (bot/jobs.py).
+                await jobs.run_now(
+                    self.scheduler,
+                    self._out.alert,
+                    job_id=f"tandem:feedback:need-help:{who.match_member_id}",
+                    what=f"the need-help alert of match {match_id}",
+                    args=[who.guild_id, text, match_id],
+                )
         return who, previous
 
     async def _survey_row(self, session: AsyncSession, who: Partnership) -> SurveyAnswer:
@@ -431,35 +439,17 @@ class FeedbackService:
     async def returning_members(self, guild_id: int, round_id: int) -> list[int]:
         """Partners of the guild's last ended round (before `round_id`) who chose to join the next."""
         async with self._db.session() as session:
-            last = await session.scalar(
-                select(Round.id)
-                .where(Round.guild_id == guild_id, Round.status == ENDED, Round.id != round_id)
-                .order_by(Round.ended_at.desc(), Round.id.desc())  # type: ignore[union-attr]
-                .limit(1)
-            )
-            if last is None:
-                return []
-            rows = (
-                await session.scalars(
-                    select(Participant.member_id)
-                    .join(MatchMember, MatchMember.participant_id == Participant.id)
-                    .join(SurveyAnswer, SurveyAnswer.match_member_id == MatchMember.id)
-                    .join(Match, Match.id == MatchMember.match_id)
-                    .where(Match.round_id == last, SurveyAnswer.join_next.is_(True))  # type: ignore[union-attr]
-                    .where(Participant.deleted.is_(False), Participant.member_id.is_not(None))  # type: ignore[attr-defined,union-attr]
-                    .distinct()
-                )
-            ).all()
-        return sorted(m for m in rows if m is not None)
+            return await _returning_members(session, guild_id, round_id)
 
-    async def enrol_returning(self, guild_id: int, round_id: int) -> list[int]:
-        """A new round was created: enrol the partners who chose "join the next round"."""
+    async def enrol_returning(self, guild_id: int, round_id: int, session: AsyncSession) -> list[int]:
+        """A new round is being created: enrol the partners who chose "join the next round", in
+        the transaction that creates it (so the round never exists without them)."""
         if self._participants is None:
             return []
         enrolled = []
-        for member_id in await self.returning_members(guild_id, round_id):
+        for member_id in await _returning_members(session, guild_id, round_id):
             try:
-                await self._participants.join_open_round(guild_id, member_id, round_id)
+                await self._participants.join_in(session, guild_id, member_id, round_id)
                 enrolled.append(member_id)
             except UserFacingError as error:
                 log.info(
@@ -546,3 +536,26 @@ class FeedbackService:
                 for s in surveys
             ),
         )
+
+
+async def _returning_members(session: AsyncSession, guild_id: int, round_id: int) -> list[int]:
+    last = await session.scalar(
+        select(Round.id)
+        .where(Round.guild_id == guild_id, Round.status == ENDED, Round.id != round_id)
+        .order_by(Round.ended_at.desc(), Round.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    )
+    if last is None:
+        return []
+    rows = (
+        await session.scalars(
+            select(Participant.member_id)
+            .join(MatchMember, MatchMember.participant_id == Participant.id)
+            .join(SurveyAnswer, SurveyAnswer.match_member_id == MatchMember.id)
+            .join(Match, Match.id == MatchMember.match_id)
+            .where(Match.round_id == last, SurveyAnswer.join_next.is_(True))  # type: ignore[union-attr]
+            .where(Participant.deleted.is_(False), Participant.member_id.is_not(None))  # type: ignore[attr-defined,union-attr]
+            .distinct()
+        )
+    ).all()
+    return sorted(m for m in rows if m is not None)

@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 
 from bot.access import is_coordinator
+from bot.db import describe_transient, is_transient
 from bot.errors import NotCoordinator, UserFacingError, new_error_id
 
 if TYPE_CHECKING:
@@ -16,9 +17,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DATABASE_UNAVAILABLE = (
+    "Tandem can't reach its database just now; nothing was changed. Please try again in a minute."
+)
+
 
 class CoordinatorRequired(app_commands.CheckFailure):
     """Raised by the coordinator check; the error path shows NotCoordinator's message."""
+
+
+class CheckError(app_commands.AppCommandError):
+    """A check that failed on an exception (the database unreachable, a bug): discord.py hands
+    only AppCommandErrors raised by checks to the tree's error path, so this carries the original."""
+
+    def __init__(self, original: Exception) -> None:
+        super().__init__(str(original))
+        self.original = original
 
 
 async def reply_privately(interaction: discord.Interaction, content: str, **kwargs: Any) -> None:
@@ -32,10 +46,12 @@ async def reply_privately(interaction: discord.Interaction, content: str, **kwar
 
 def user_message_for(error: BaseException) -> str | None:
     """The message to show for an error the user can act on, or None for a bug of ours."""
-    while isinstance(error, app_commands.CommandInvokeError):
+    while isinstance(error, app_commands.CommandInvokeError | CheckError):
         error = error.original
     if isinstance(error, UserFacingError):
         return error.message
+    if is_transient(error):
+        return DATABASE_UNAVAILABLE
     if isinstance(error, CoordinatorRequired):
         return NotCoordinator().message
     if isinstance(error, app_commands.NoPrivateMessage):
@@ -52,7 +68,16 @@ def user_message_for(error: BaseException) -> str | None:
 async def report_error(interaction: discord.Interaction, error: BaseException, *, where: str) -> None:
     """The single error path for commands, buttons, selects and modals."""
     message = user_message_for(error)
-    if message is None:
+    if message == DATABASE_UNAVAILABLE:
+        # Not a bug: one line, no traceback, and nothing from the error's SQL or the database URL.
+        log.warning(
+            "%s (guild %s, user %s): the database is unavailable (%s)",
+            where,
+            interaction.guild_id,
+            interaction.user.id if interaction.user else None,
+            describe_transient(error),
+        )
+    elif message is None:
         error_id = new_error_id()
         original = getattr(error, "original", error)
         log.error(
@@ -119,7 +144,11 @@ async def require_coordinator(interaction: discord.Interaction) -> bool:
     """The check behind every coordinator command, run inside the bot whatever Discord allowed."""
     if interaction.guild_id is None:
         raise app_commands.NoPrivateMessage()
-    if not await caller_is_coordinator(interaction):
+    try:
+        allowed = await caller_is_coordinator(interaction)  # reads the programme's coordinator role
+    except Exception as error:
+        raise CheckError(error) from error
+    if not allowed:
         raise CoordinatorRequired()
     return True
 

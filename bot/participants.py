@@ -114,11 +114,17 @@ class ParticipantService:
     ) -> tuple[RoundPlace, list[int]]:
         """Enrol a member with a profile in the given round, if it is still open for signups."""
         async with self._db.session() as session:
-            row = await _require_participant(session, guild_id, member_id)
-            round_ = await session.get(Round, round_id)
-            if round_ is None or round_.guild_id != guild_id or round_.status != OPEN_ROUND:
-                raise UserFacingError("That round is no longer open for signups.")
-            return await self._enrol(session, round_, row)
+            return await self.join_in(session, guild_id, member_id, round_id)
+
+    async def join_in(
+        self, session: AsyncSession, guild_id: int, member_id: int, round_id: int
+    ) -> tuple[RoundPlace, list[int]]:
+        """`join_open_round` inside the caller's transaction (a UserFacingError changes nothing)."""
+        row = await _require_participant(session, guild_id, member_id)
+        round_ = await session.get(Round, round_id)
+        if round_ is None or round_.guild_id != guild_id or round_.status != OPEN_ROUND:
+            raise UserFacingError("That round is no longer open for signups.")
+        return await self._enrol(session, round_, row)
 
     async def _upsert(
         self, session: AsyncSession, guild_id: int, applicant: Applicant
@@ -225,17 +231,26 @@ class ParticipantService:
 
     async def leave_current_round(self, guild_id: int, member_id: int) -> LeaveResult:
         """Withdraw the member from the round they are in (open or running)."""
-        now = self._clock.now()
         async with self._db.session() as session:
-            row = await _participant(session, guild_id, member_id)
-            found = None if row is None else await _current_enrolment(session, row)
-            if found is None:
+            result = await self.withdraw(session, guild_id, member_id, self._clock.now())
+            if result is None:
                 raise UserFacingError("You are not in a round at the moment, so there is nothing to leave.")
-            round_, enrolment = found
-            enrolment.status, enrolment.updated_at = WITHDRAWN, now
-            await session.flush()
-            promoted = await _settle_waiting_list(session, round_, now) if round_.status == OPEN_ROUND else []
-            return LeaveResult(round_.name, round_.status, tuple(promoted))
+            return result
+
+    async def withdraw(
+        self, session: AsyncSession, guild_id: int, member_id: int, now: datetime
+    ) -> LeaveResult | None:
+        """Withdraw the member from their round inside the caller's transaction (so that leaving
+        and what follows from it commit together); None if they are in no round."""
+        row = await _participant(session, guild_id, member_id)
+        found = None if row is None else await _current_enrolment(session, row)
+        if found is None:
+            return None
+        round_, enrolment = found
+        enrolment.status, enrolment.updated_at = WITHDRAWN, now
+        await session.flush()
+        promoted = await _settle_waiting_list(session, round_, now) if round_.status == OPEN_ROUND else []
+        return LeaveResult(round_.name, round_.status, tuple(promoted))
 
     # -- privacy --------------------------------------------------------------------------------
 
@@ -297,62 +312,65 @@ class ParticipantService:
         places in past rounds); the member's id, name, words and lists are gone, and so is their
         id from other members' do-not-match lists.
         """
-        now = self._clock.now()
         async with self._db.session() as session:
-            row = await _participant(session, guild_id, member_id)
-            found = row is not None
-            if row is not None:
-                await session.execute(delete(DoNotMatch).where(DoNotMatch.participant_id == row.id))
-                row.member_id = None
-                row.display_name = None
-                row.timezone = "UTC"
-                row.languages = []
-                row.interests = []
-                row.goals = ""
-                row.match_preference = "open"
-                row.paused, row.paused_until = False, None
-                row.deleted = True
-                row.created_at = row.updated_at = now
-                # Their place in matches stays, for the figures, but no longer says who they were.
-                await session.execute(
-                    update(MatchMember).where(MatchMember.participant_id == row.id).values(member_id=None)
-                )
-                their_matches = select(MatchMember.match_id).where(MatchMember.participant_id == row.id)
-                await session.execute(
-                    update(Match).where(Match.id.in_(their_matches)).values(space_name=None)  # type: ignore[union-attr]
-                )
-                alerts = await session.scalars(
-                    select(MatchAlert).where(MatchAlert.match_id.in_(their_matches))  # type: ignore[attr-defined]
-                )
-                for alert in alerts.all():
-                    alert.member_ids = [other for other in alert.member_ids if other != member_id]
-                enrolments = (
-                    await session.scalars(select(Enrolment).where(Enrolment.participant_id == row.id))
-                ).all()
-                for enrolment in enrolments:
-                    round_ = await session.get(Round, enrolment.round_id)
-                    if round_ is not None and round_.status in (OPEN_ROUND, RUNNING_ROUND):
-                        enrolment.status, enrolment.updated_at = WITHDRAWN, now
-            guild_rounds = select(Round.id).where(Round.guild_id == guild_id)
+            return await self.erase(session, guild_id, member_id, self._clock.now())
+
+    async def erase(self, session: AsyncSession, guild_id: int, member_id: int, now: datetime) -> bool:
+        """`delete_member_data` inside the caller's transaction; True if anything was erased."""
+        row = await _participant(session, guild_id, member_id)
+        found = row is not None
+        if row is not None:
+            await session.execute(delete(DoNotMatch).where(DoNotMatch.participant_id == row.id))
+            row.member_id = None
+            row.display_name = None
+            row.timezone = "UTC"
+            row.languages = []
+            row.interests = []
+            row.goals = ""
+            row.match_preference = "open"
+            row.paused, row.paused_until = False, None
+            row.deleted = True
+            row.created_at = row.updated_at = now
+            # Their place in matches stays, for the figures, but no longer says who they were.
             await session.execute(
-                delete(RoundPair)
-                .where(or_(RoundPair.member_a == member_id, RoundPair.member_b == member_id))
-                .where(RoundPair.round_id.in_(guild_rounds))  # type: ignore[attr-defined]
+                update(MatchMember).where(MatchMember.participant_id == row.id).values(member_id=None)
             )
-            # A coordinator erasing their data: the alerts they handled forget who handled them.
+            their_matches = select(MatchMember.match_id).where(MatchMember.participant_id == row.id)
             await session.execute(
-                update(MatchAlert).where(MatchAlert.resolved_by == member_id).values(resolved_by=None)
+                update(Match).where(Match.id.in_(their_matches)).values(space_name=None)  # type: ignore[union-attr]
             )
-            blocked_by_others = await session.execute(
-                delete(DoNotMatch)
-                .where(DoNotMatch.other_member_id == member_id)
-                .where(
-                    DoNotMatch.participant_id.in_(  # type: ignore[attr-defined]
-                        select(Participant.id).where(Participant.guild_id == guild_id)
-                    )
+            alerts = await session.scalars(
+                select(MatchAlert).where(MatchAlert.match_id.in_(their_matches))  # type: ignore[attr-defined]
+            )
+            for alert in alerts.all():
+                alert.member_ids = [other for other in alert.member_ids if other != member_id]
+            enrolments = (
+                await session.scalars(select(Enrolment).where(Enrolment.participant_id == row.id))
+            ).all()
+            for enrolment in enrolments:
+                round_ = await session.get(Round, enrolment.round_id)
+                if round_ is not None and round_.status in (OPEN_ROUND, RUNNING_ROUND):
+                    enrolment.status, enrolment.updated_at = WITHDRAWN, now
+        guild_rounds = select(Round.id).where(Round.guild_id == guild_id)
+        await session.execute(
+            delete(RoundPair)
+            .where(or_(RoundPair.member_a == member_id, RoundPair.member_b == member_id))
+            .where(RoundPair.round_id.in_(guild_rounds))  # type: ignore[attr-defined]
+        )
+        # A coordinator erasing their data: the alerts they handled forget who handled them.
+        await session.execute(
+            update(MatchAlert).where(MatchAlert.resolved_by == member_id).values(resolved_by=None)
+        )
+        blocked_by_others = await session.execute(
+            delete(DoNotMatch)
+            .where(DoNotMatch.other_member_id == member_id)
+            .where(
+                DoNotMatch.participant_id.in_(  # type: ignore[attr-defined]
+                    select(Participant.id).where(Participant.guild_id == guild_id)
                 )
             )
-            return found or bool(blocked_by_others.rowcount)  # type: ignore[attr-defined]
+        )
+        return found or bool(blocked_by_others.rowcount)  # type: ignore[attr-defined]
 
     # -- coordinators ---------------------------------------------------------------------------
 

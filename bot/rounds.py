@@ -10,7 +10,10 @@ Launch is a resumable queue. The database is the source of truth:
 - the intro is claimed (`intro_status = posting`) before it is posted and recorded after; a claimed
   but unrecorded intro is looked up in the space before it is posted again;
 - matches are worked by a small pool (`LAUNCH_WORKERS`), never one giant gather: discord.py waits
-  on 429s per route, so the pool only keeps each route's bucket busy.
+  on 429s per route, so the pool only keeps each route's bucket busy;
+- when the database fails mid-way (locked, unreachable), the workers take no new match, those at
+  work finish or stop at their next write, and `run_launch` raises `LaunchInterrupted`: every space
+  and intro made so far is recorded (or findable by its marker), and running it again carries on.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.applicants_csv import write_matches
 from bot.clock import Clock
-from bot.db import Database
+from bot.db import Database, is_transient
 from bot.durations import format_duration, parse_duration
 from bot.enrolment import ENROLLED
 from bot.errors import UserFacingError
@@ -62,7 +65,7 @@ from bot.matching import (
     score_pair,
 )
 from bot.models import Enrolment, Match, MatchMember, Participant, Programme, Round, RoundPair
-from bot.participants import ParticipantService
+from bot.participants import LeaveResult, ParticipantService
 from bot.programmes import ProgrammeService
 from bot.sharding import EVERY_GUILD, Shard
 from bot.space_plan import (
@@ -115,6 +118,35 @@ Progress = Callable[[int, int], Awaitable[None]]
 # -- the Discord side, as the service sees it --------------------------------------------------
 
 
+class LaunchInterrupted(Exception):
+    """The database failed during a launch; what was done is recorded and `run_launch` carries on.
+
+    `done` of `total` matches had been worked when it stopped (both None if it stopped before the
+    work was counted). The database error is the `__cause__`."""
+
+    def __init__(self, round_id: int, round_name: str, done: int | None, total: int | None) -> None:
+        super().__init__(f"the launch of round {round_id} was interrupted by a database failure")
+        self.round_id = round_id
+        self.round_name = round_name
+        self.done = done
+        self.total = total
+
+    def lines(self, retry_in: timedelta | None) -> list[str]:
+        where = f" with {self.done} of {self.total} spaces ready" if self.total else ""
+        again = (
+            f"Tandem carries on by itself in {format_duration(retry_in)}, and keeps trying until the "
+            "database is back; the alerts channel says when the launch has finished. "
+            if retry_in is not None
+            else ""
+        )
+        return [
+            f"**{self.round_name}**: the launch stopped{where}: Tandem can't reach its database just now.",
+            "Every space and intro made so far is kept, and none will be made twice. "
+            + again
+            + "/round launch carries on too.",
+        ]
+
+
 class SpaceError(Exception):
     """A Discord call for a space failed. `permanent`: retrying will not help (missing access...);
     `gone`: the channel or thread no longer exists."""
@@ -163,7 +195,7 @@ class FeedbackHandover(Protocol):
 
     async def after_launch(self, round_id: int) -> None: ...
 
-    async def enrol_returning(self, guild_id: int, round_id: int) -> list[int]: ...
+    async def enrol_returning(self, guild_id: int, round_id: int, session: AsyncSession) -> list[int]: ...
 
     async def before_closing(self, round_id: int) -> None: ...
 
@@ -228,6 +260,27 @@ class RoundInfo:
     @property
     def length(self) -> timedelta:
         return self.ends_at - self.starts_at
+
+
+@dataclass(frozen=True)
+class PairChanges:
+    """Pins and keep-aparts asked for with /round preview: saved with the proposal, or not at all."""
+
+    clear: bool = False
+    pairs: tuple[tuple[int, int, str], ...] = ()  # (member, member, "pin" or "forbid")
+
+    def check(self) -> None:
+        for first, second, kind in self.pairs:
+            if kind not in ("pin", "forbid"):
+                raise ValueError(kind)
+            if first == second:
+                raise UserFacingError("Pick two different members.")
+
+    def applied_to(self, stored: dict[tuple[int, int], str]) -> dict[tuple[int, int], str]:
+        pairs = {} if self.clear else dict(stored)
+        for first, second, kind in self.pairs:
+            pairs[pair_key(first, second)] = kind
+        return pairs
 
 
 @dataclass(frozen=True)
@@ -312,6 +365,16 @@ class LeftMatch:
 
 
 @dataclass(frozen=True)
+class Departure:
+    """A member leaving their round (and, when asked, erasing their data), as one transaction
+    recorded it: `place` is None if they were in no round; `left` are the running matches they left."""
+
+    place: LeaveResult | None
+    left: tuple[LeftMatch, ...]
+    erased: bool
+
+
+@dataclass(frozen=True)
 class RematchOption:
     kind: str  # pair, trio or recreate
     match_id: int
@@ -346,6 +409,7 @@ class _Work:
 @dataclass
 class _Counters:
     done: int = 0
+    total: int | None = None
     failures: list[SpaceFailure] = field(default_factory=list)
 
 
@@ -566,11 +630,8 @@ class RoundService:
             session.add(row)
             await session.flush()
             info = _info(row)
-        if self.feedback is not None:  # partners who chose "join the next round" are enrolled
-            try:
-                await self.feedback.enrol_returning(guild_id, info.id)
-            except Exception:
-                log.exception("Enrolling the returning partners in round %s failed", info.id)
+            if self.feedback is not None:  # partners who chose "join the next round", in the same transaction
+                await self.feedback.enrol_returning(guild_id, info.id, session)
         return info
 
     async def current_round(self, guild_id: int, statuses: Sequence[str] = (DRAFT, LAUNCHED)) -> RoundInfo:
@@ -583,28 +644,13 @@ class RoundService:
     # -- pins and forbids ---------------------------------------------------------------------
 
     async def set_pair(self, guild_id: int, first: int, second: int, kind: str) -> RoundInfo:
-        if kind not in ("pin", "forbid"):
-            raise ValueError(kind)
-        if first == second:
-            raise UserFacingError("Pick two different members.")
-        a, b = pair_key(first, second)
+        changes = PairChanges(pairs=((first, second, kind),))
+        changes.check()
         async with self._db.session() as session:
             row = await _latest(session, guild_id, (DRAFT,))
             if row is None:
                 raise UserFacingError(_no_round((DRAFT,)))
-            existing = await session.scalar(
-                select(RoundPair).where(
-                    RoundPair.round_id == row.id, RoundPair.member_a == a, RoundPair.member_b == b
-                )
-            )
-            if existing is None:
-                session.add(
-                    RoundPair(
-                        round_id=row.id, member_a=a, member_b=b, kind=kind, created_at=self._clock.now()
-                    )
-                )
-            else:
-                existing.kind = kind
+            await self._save_pairs(session, row.id, changes)  # type: ignore[arg-type]
             return _info(row)
 
     async def clear_pairs(self, guild_id: int) -> int:
@@ -612,13 +658,43 @@ class RoundService:
             row = await _latest(session, guild_id, (DRAFT,))
             if row is None:
                 raise UserFacingError(_no_round((DRAFT,)))
-            result = await session.execute(delete(RoundPair).where(RoundPair.round_id == row.id))
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            return await self._save_pairs(session, row.id, PairChanges(clear=True))  # type: ignore[arg-type]
+
+    async def _save_pairs(self, session: AsyncSession, round_id: int, changes: PairChanges) -> int:
+        """Apply pins and keep-aparts to the round's stored ones; returns how many were cleared."""
+        cleared = 0
+        if changes.clear:
+            result = await session.execute(delete(RoundPair).where(RoundPair.round_id == round_id))
+            cleared = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        for first, second, kind in changes.pairs:
+            a, b = pair_key(first, second)
+            existing = await session.scalar(
+                select(RoundPair).where(
+                    RoundPair.round_id == round_id, RoundPair.member_a == a, RoundPair.member_b == b
+                )
+            )
+            if existing is None:
+                session.add(
+                    RoundPair(
+                        round_id=round_id, member_a=a, member_b=b, kind=kind, created_at=self._clock.now()
+                    )
+                )
+                await session.flush()  # the same pair twice in one request updates the row just added
+            else:
+                existing.kind = kind
+        return cleared
 
     # -- preview ------------------------------------------------------------------------------
 
-    async def preview(self, guild_id: int, seed: int | None = None) -> Preview:
-        """Run the matcher on the enrolled participants and store the proposal it makes."""
+    async def preview(
+        self, guild_id: int, seed: int | None = None, changes: PairChanges | None = None
+    ) -> Preview:
+        """Run the matcher on the enrolled participants and store the proposal it makes.
+
+        `changes` (pins and keep-aparts asked for with the preview) are stored in the same
+        transaction as the proposal: a preview that fails leaves both as they were."""
+        changes = changes or PairChanges()
+        changes.check()
         async with self._db.session() as session:
             row = await _latest(session, guild_id, (DRAFT,))
             if row is None:
@@ -629,7 +705,8 @@ class RoundService:
                     )
                 raise UserFacingError(_no_round((DRAFT,)))
             round_ = _info(row)
-            pairs = (await session.scalars(select(RoundPair).where(RoundPair.round_id == row.id))).all()
+            stored = (await session.scalars(select(RoundPair).where(RoundPair.round_id == row.id))).all()
+            pairs = changes.applied_to({(p.member_a, p.member_b): p.kind for p in stored})
             history = await _history(session, guild_id, row.id)
         applicants = await self._participants.enrolled_applicants(round_.id)
         if not applicants:
@@ -642,8 +719,8 @@ class RoundService:
         request = MatchRequest(
             applicants=tuple(applicants),
             history_pairs=frozenset(history),
-            pinned_pairs=tuple((p.member_a, p.member_b) for p in pairs if p.kind == "pin"),
-            forbidden_pairs=frozenset((p.member_a, p.member_b) for p in pairs if p.kind == "forbid"),
+            pinned_pairs=tuple(sorted(pair for pair, kind in pairs.items() if kind == "pin")),
+            forbidden_pairs=frozenset(pair for pair, kind in pairs.items() if kind == "forbid"),
             seed=seed,
             reference_date=round_.starts_at.date(),
             career_stages=programme.career_stages,
@@ -658,6 +735,7 @@ class RoundService:
             row = await session.get(Round, round_.id)
             if row is None or row.status != DRAFT:
                 raise UserFacingError("The round changed while the preview ran; run /round preview again.")
+            await self._save_pairs(session, round_.id, changes)
             row.seed = seed
             await session.execute(delete(Match).where(Match.round_id == row.id, Match.status == PROPOSED))
             ids = await _participant_ids(session, guild_id, [m for x in result.matches for m in x.member_ids])
@@ -680,7 +758,7 @@ class RoundService:
                 for member in m.member_ids
             )
         names = {a.member_id: a.name for a in applicants}
-        pins = sum(p.kind == "pin" for p in pairs)
+        pins = sum(kind == "pin" for kind in pairs.values())
         return Preview(round_, seed, result, names, pins, len(pairs) - pins)
 
     # -- launch -------------------------------------------------------------------------------
@@ -779,27 +857,40 @@ class RoundService:
 
     async def run_launch(self, round_id: int, progress: Progress | None = None) -> LaunchReport:
         """Create every missing space and intro of a launched round; safe to run again at any time.
-        Then the topic schedule takes over: the topics due so far are posted, the rest scheduled."""
-        report = await self._run_launch(round_id, progress)
-        if self.topics is not None:
-            try:
-                await self.topics.after_launch(round_id)
-            except Exception:
-                log.exception("Handing round %s over to the topic schedule failed", round_id)
-        if self.feedback is not None:
-            try:
-                await self.feedback.after_launch(round_id)
-            except Exception:
-                log.exception("Scheduling the check-in and survey of round %s failed", round_id)
+        Then the topic schedule takes over: the topics due so far are posted, the rest scheduled.
+
+        Raises LaunchInterrupted when the database fails transiently on the way (the handover
+        included): run it again, later, to carry on."""
+        counters = _Counters()
+        names: list[str] = []
+        try:
+            report = await self._run_launch(round_id, progress, counters, names)
+            for handover, what in ((self.topics, "the topic schedule"), (self.feedback, "check-ins")):
+                if handover is None:
+                    continue
+                try:
+                    await handover.after_launch(round_id)
+                except Exception as error:
+                    if is_transient(error):
+                        raise
+                    log.exception("Handing round %s over to %s failed", round_id, what)
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            name = names[0] if names else f"Round {round_id}"
+            raise LaunchInterrupted(round_id, name, counters.done, counters.total) from error
         return report
 
-    async def _run_launch(self, round_id: int, progress: Progress | None = None) -> LaunchReport:
+    async def _run_launch(
+        self, round_id: int, progress: Progress | None, counters: _Counters, names: list[str]
+    ) -> LaunchReport:
         async with self._exclusive(round_id):
             async with self._db.session() as session:
                 row = await session.get(Round, round_id)
                 if row is None or row.status != LAUNCHED or row.space_kind is None:
                     raise UserFacingError("That round is not launched.")
                 round_ = _info(row)
+                names.append(round_.name)
                 every = (
                     await session.scalars(
                         select(Match.id)
@@ -822,19 +913,24 @@ class RoundService:
                 _Work(match_id, position) for position, match_id in enumerate(every) if match_id in todo_ids
             ]
             total = await self._active_total(round_id)
-            counters = _Counters(done=max(total - len(work), 0))
+            counters.done, counters.total = max(total - len(work), 0), total
             queue: asyncio.Queue[_Work] = asyncio.Queue()
             for item in work:
                 queue.put_nowait(item)
             context = _LaunchContext(round_, containers, programme.coordinator_role_id, see)
+            errors: list[Exception] = []
 
             async def worker() -> None:
-                while True:
+                while not errors:  # after an error (the database gone) the others take no new match
                     try:
                         item = queue.get_nowait()
                     except asyncio.QueueEmpty:
                         return
-                    failure = await self._launch_one(context, item)
+                    try:
+                        failure = await self._launch_one(context, item)
+                    except Exception as error:
+                        errors.append(error)
+                        return
                     if failure is not None:
                         counters.failures.append(failure)
                     counters.done += 1
@@ -843,7 +939,10 @@ class RoundService:
 
             if progress is not None:
                 await progress(counters.done, total)
+            # Every worker is awaited before the lock is let go, so a retry never overlaps them.
             await asyncio.gather(*(worker() for _ in range(max(1, min(self.workers, len(work) or 1)))))
+            if errors:
+                raise errors[0]
             failures = tuple(sorted(counters.failures, key=lambda f: f.match_id))
             return LaunchReport(
                 round_.name, round_.space_kind or CHANNEL, total, total - len(failures), failures
@@ -1157,7 +1256,10 @@ class RoundService:
                 spec = self._spec(round_, match, partners, programme.coordinator_role_id, see)
                 if self.feedback is not None and await self.feedback.keeps_space(match_id):
                     try:
-                        await self._retry(self.adapter.post, match.space_id, kept_open_note(round_.name))
+                        # Looked for first: a run stopped by the database after the post carries on.
+                        note = kept_open_note(round_.name)
+                        if not await self._retry(self.adapter.find_message, match.space_id, note.marker):
+                            await self._retry(self.adapter.post, match.space_id, note)
                         await self._set_space(match_id, KEPT)
                         closed += 1
                     except SpaceError as error:
@@ -1279,53 +1381,84 @@ class RoundService:
 
     # -- members leaving, spaces deleted -----------------------------------------------------
 
+    async def leave(self, guild_id: int, member_id: int, *, erase: bool = False) -> Departure:
+        """A member leaves their round (/leave, /privacy delete, leaving the server), in ONE
+        transaction: their place is withdrawn, their running matches lose them and, with `erase`,
+        their personal data goes. A failure anywhere changes nothing, so it can simply be tried
+        again; telling the partners and coordinators follows (`announce_member_left`)."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            place = await self._participants.withdraw(session, guild_id, member_id, now)
+            # Matches first: erasing makes the member's rows anonymous.
+            left = []
+            if place is not None and place.round_status == LAUNCHED:
+                left = await self._record_member_left(session, guild_id, member_id, now)
+            erased = await self._participants.erase(session, guild_id, member_id, now) if erase else False
+        return Departure(place, tuple(left), erased)
+
     async def member_left(self, guild_id: int, member_id: int) -> list[LeftMatch]:
         """Record that a member left the round: their active matches lose them."""
-        now = self._clock.now()
-        found: list[LeftMatch] = []
         async with self._db.session() as session:
-            rows = (
-                await session.execute(
-                    select(MatchMember, Match, Round)
-                    .join(Match, Match.id == MatchMember.match_id)
-                    .join(Round, Round.id == Match.round_id)
-                    .where(
-                        Round.guild_id == guild_id,
-                        Round.status == LAUNCHED,
-                        Match.status == ACTIVE,
-                        MatchMember.member_id == member_id,
-                        MatchMember.status == MEMBER_ACTIVE,
-                    )
+            return await self._record_member_left(session, guild_id, member_id, self._clock.now())
+
+    async def _record_member_left(
+        self, session: AsyncSession, guild_id: int, member_id: int, now: datetime
+    ) -> list[LeftMatch]:
+        found: list[LeftMatch] = []
+        rows = (
+            await session.execute(
+                select(MatchMember, Match, Round)
+                .join(Match, Match.id == MatchMember.match_id)
+                .join(Round, Round.id == Match.round_id)
+                .where(
+                    Round.guild_id == guild_id,
+                    Round.status == LAUNCHED,
+                    Match.status == ACTIVE,
+                    MatchMember.member_id == member_id,
+                    MatchMember.status == MEMBER_ACTIVE,
                 )
-            ).all()
-            for member, match, round_ in rows:
-                member.status, member.left_at = MEMBER_LEFT, now
-                await session.flush()
-                people = await _partners(session, match.id)  # type: ignore[arg-type]
-                leaver_row = await session.get(Participant, member.participant_id)
-                leaver = Partner(
-                    member_id, (leaver_row.display_name if leaver_row else None) or "Your partner", "", "UTC"
-                )
-                if len(people) <= 1:
-                    match.attention = PARTNER_LEFT
-                if not people:
-                    match.status = DISSOLVED
-                found.append(
-                    LeftMatch(
-                        match.id,
-                        round_.name,
-                        round_.space_kind,
-                        match.space_id if match.space_status == CREATED else None,
-                        leaver,
-                        people,
-                    )  # type: ignore[arg-type]
-                )
+            )
+        ).all()
+        for member, match, round_ in rows:
+            member.status, member.left_at = MEMBER_LEFT, now
+            await session.flush()
+            people = await _partners(session, match.id)  # type: ignore[arg-type]
+            leaver_row = await session.get(Participant, member.participant_id)
+            leaver = Partner(
+                member_id, (leaver_row.display_name if leaver_row else None) or "Your partner", "", "UTC"
+            )
+            if len(people) <= 1:
+                match.attention = PARTNER_LEFT
+            if not people:
+                match.status = DISSOLVED
+            found.append(
+                LeftMatch(
+                    match.id,
+                    round_.name,
+                    round_.space_kind,
+                    match.space_id if match.space_status == CREATED else None,
+                    leaver,
+                    people,
+                )  # type: ignore[arg-type]
+            )
         return found
 
     async def handle_member_left(self, guild_id: int, member_id: int, reason: str) -> list[LeftMatch]:
         """A member left a launched round: update their spaces, tell their partners, alert coordinators."""
         left = await self.member_left(guild_id, member_id)
+        await self.announce_member_left(guild_id, member_id, left, reason)
+        return left
+
+    async def announce_member_left(
+        self, guild_id: int, member_id: int, left: Sequence[LeftMatch], reason: str
+    ) -> None:
+        """The Discord side of a departure: the spaces lose the member, the partners and the
+        coordinators are told. The settings are read before anything is sent, so a database
+        failure there raises with nothing done (safe to try again); later ones are only logged."""
+        if not left:
+            return
         programme = await self._programmes.get(guild_id)
+        see = await self.coordinators_see_spaces(guild_id)
         for item in left:
             if item.space_id is not None and self.spaces is not None and item.space_kind:
                 spec = SpaceSpec(
@@ -1336,7 +1469,7 @@ class RoundService:
                     None,
                     tuple(p.member_id for p in item.remaining),
                     programme.coordinator_role_id,
-                    await self.coordinators_see_spaces(guild_id),
+                    see,
                 )
                 try:
                     await self._retry(self.adapter.set_members, spec, item.space_id, [member_id])
@@ -1358,12 +1491,17 @@ class RoundService:
                 offer = "The rest of the match carries on together."
             else:
                 offer = "The match is now empty."
-            await self._say(
-                guild_id,
-                f"<@{member_id}> ({item.leaver.name}) {reason} and left **{item.round_name}** "
-                f"(match {item.match_id}). {offer}",
-            )
-        return left
+            try:
+                await self._say(
+                    guild_id,
+                    f"<@{member_id}> ({item.leaver.name}) {reason} and left **{item.round_name}** "
+                    f"(match {item.match_id}). {offer}",
+                )
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                # The partners have been told already: trying it all again would tell them twice.
+                log.warning("The coordinators were not told that match %s lost a partner", item.match_id)
 
     async def space_deleted(self, guild_id: int, channel_id: int) -> list[int]:
         """A space (or the parent channel of a round's threads) was deleted by hand: mark and alert."""
@@ -1531,10 +1669,31 @@ class RoundService:
         return RematchChoice(round_, _applicant_partner(me), current, tuple(options))
 
     async def apply_rematch(self, guild_id: int, member_id: int, option: RematchOption) -> str:
-        """Carry out a rematch option: update the database, then the spaces; returns a summary."""
+        """Carry out a rematch option: update the database (one transaction), then the spaces;
+        returns a summary. Everything the spaces need is read before that transaction, so a
+        database failure either changes nothing or comes after the rematch is recorded."""
         if option.kind == "recreate":
             return await self._recreate(guild_id, option.match_id)
         now = self._clock.now()
+        programme = await self._programmes.get(guild_id)
+        role, see = programme.coordinator_role_id, await self.coordinators_see_spaces(guild_id)
+        newcomers = [p.member_id for p in option.partners] + [member_id]
+        async with self._db.session() as session:
+            running = await _latest(session, guild_id, (LAUNCHED,))
+            languages = [
+                list(p.languages)
+                for p in (
+                    await session.scalars(
+                        select(Participant).where(
+                            Participant.guild_id == guild_id,
+                            Participant.member_id.in_(newcomers),  # type: ignore[union-attr]
+                        )
+                    )
+                ).all()
+            ]
+        intro_topic = None
+        if running is not None and running.id is not None:
+            intro_topic = await self._intro_topic(running.id, languages)
         async with self._db.session() as session:
             row = await _latest(session, guild_id, (LAUNCHED,))
             target = await session.get(Match, option.match_id)
@@ -1595,21 +1754,8 @@ class RoundService:
                 elif len(old_left) == 1:
                     old_match.attention = PARTNER_LEFT
             target_people = await _partners(session, target.id)  # type: ignore[arg-type]
-            languages = [
-                list(p.languages)
-                for p in (
-                    await session.scalars(
-                        select(Participant).where(
-                            Participant.guild_id == guild_id,
-                            Participant.member_id.in_([p.member_id for p in target_people]),
-                        )  # type: ignore[union-attr]
-                    )
-                ).all()
-            ]
             round_ = _info(row)
             target_space, target_name = target.space_id, target.space_name or ""
-        programme = await self._programmes.get(guild_id)
-        role, see = programme.coordinator_role_id, await self.coordinators_see_spaces(guild_id)
         kind = round_.space_kind or CHANNEL
         newcomer = next(p for p in target_people if p.member_id == member_id)
         spec = SpaceSpec(
@@ -1626,13 +1772,7 @@ class RoundService:
         try:
             await self._retry(self.adapter.set_members, spec, target_space)
             details = IntroDetails(
-                option.match_id,
-                round_.name,
-                target_people,
-                option.reasons,
-                await self._intro_topic(round_.id, languages),
-                see,
-                newcomer,
+                option.match_id, round_.name, target_people, option.reasons, intro_topic, see, newcomer
             )
             await self._retry(self.adapter.post, target_space, intro_card(details, now))
         except SpaceError as error:
@@ -1647,7 +1787,7 @@ class RoundService:
                     await self._retry(self.adapter.post, old[1], moved_out_note(newcomer.name, old_left))
                 else:
                     await self._retry(self.adapter.close_space, old_spec, old[1])
-                    await self._set_space(old[0], CLOSED)
+                    await self._closed_after_rematch(old[0])
             except SpaceError as error:
                 problems.append(f"updating their old space `{old[2]}` failed: {error.message}")
         summary = (
@@ -1660,6 +1800,16 @@ class RoundService:
         if problems:
             summary += "\nProblems: " + "; ".join(problems)
         return summary
+
+    async def _closed_after_rematch(self, match_id: int) -> None:
+        try:
+            await self._set_space(match_id, CLOSED)
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            # The rematch is recorded and the space is read-only; only this note is missing, and
+            # closing it again at the end of the round is harmless.
+            log.warning("Match %s's emptied space is closed, but the database was not told", match_id)
 
     async def _recreate(self, guild_id: int, match_id: int) -> str:
         async with self._db.session() as session:

@@ -14,7 +14,11 @@ The database is the source of truth; APScheduler only wakes the bot up:
   after the scheduled post finds the row and posts nothing. A claim left without a message id (a
   crash between the send and the record) is taken over only after `CLAIM_LEASE`, by one process (a
   compare-and-set on the row), which first looks in the space for a message carrying the topic's
-  marker and records it instead of posting again;
+  marker and records it instead of posting again. A claim this process left behind when the
+  database failed between the claim and the record is taken over by its next run at once, the
+  same way (marker first), since the round's lock proves nobody else is posting it;
+- a release whose run meets a database failure is tried again later (bot/jobs.py); the workers
+  stop taking spaces, what was posted stays recorded, and the retry posts the rest;
 - a space that cannot be posted to is recorded on its row (`failed`, with the reason), reported
   once to the coordinators, and retried only by `/topic post`; a space Discord no longer knows is
   handed to `RoundService.space_deleted` (marked deleted, rematch offered);
@@ -34,7 +38,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -43,8 +47,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import jobs
 from bot.clock import Clock
-from bot.db import Database
+from bot.db import Database, is_transient
 from bot.durations import format_duration
 from bot.errors import UserFacingError
 from bot.intro import SpaceMessage, clip, mentions
@@ -296,6 +301,8 @@ class TopicPostService:
         self.retry_delays: Sequence[float] = RETRY_DELAYS
         self._library: TopicLibrary | None = None
         self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Claims of ours whose outcome the database never heard of, with their claim time; see _claim.
+        self._orphans: dict[tuple[int, str], datetime] = {}
 
     # -- the library --------------------------------------------------------------------------
 
@@ -642,7 +649,9 @@ class TopicPostService:
         for round_id in await self.launched_rounds():
             try:
                 await self.post_due_topics(round_id)
-            except Exception:
+            except Exception as error:
+                if is_transient(error):  # the whole rebuild is tried again (bot/jobs.py)
+                    raise
                 log.exception("Posting the due topics of round %s at start-up failed", round_id)
             scheduled += len(await self.schedule_jobs(round_id))
         return scheduled
@@ -663,25 +672,20 @@ class TopicPostService:
         for identifier, at in wanted.items():
             # The scheduler runs on real time; the delay comes from the bot's clock (the same thing in
             # production, a ManualClock in tests).
-            self.scheduler.add_job(
-                self._run_job,
+            jobs.add_job(
+                self.scheduler,
+                self.post_due_topics,
                 DateTrigger(run_date=datetime.now(UTC) + (at - now), timezone=UTC),
-                args=[round_id],
-                id=identifier,
+                job_id=identifier,
+                what=f"the topic release {identifier.rsplit(':', 1)[1]} of round {round_id}",
                 name=f"topic release {identifier.rsplit(':', 1)[1]} of round {round_id} at {at.isoformat()}",
-                replace_existing=True,
+                args=[round_id],
                 # However late it runs, posting is idempotent and posts only what is due; a release
                 # missed while the bot was down is posted by the start-up rebuild instead.
                 misfire_grace_time=None,
                 coalesce=True,
             )
         return sorted(wanted)
-
-    async def _run_job(self, round_id: int) -> None:
-        try:
-            await self.post_due_topics(round_id)
-        except Exception:
-            log.exception("The topic release of round %s failed", round_id)
 
     # -- posting ------------------------------------------------------------------------------
 
@@ -789,20 +793,25 @@ class TopicPostService:
         for item in work:
             queue.put_nowait(item)
         done = 0
+        errors: list[Exception] = []
 
         async def worker() -> None:
             nonlocal done
-            while True:
+            while not errors:  # after an error (the database gone) the others take no new space
                 try:
                     target, todo = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                for number, entry in todo:
-                    outcome = await self._post_one(plan, target, number, entry, retry_failed, report)
-                    # Another process holds an earlier topic, or the space failed: keep the order,
-                    # the later topics come on the next run.
-                    if outcome in (_BUSY, POST_FAILED):
-                        break
+                try:
+                    for number, entry in todo:
+                        outcome = await self._post_one(plan, target, number, entry, retry_failed, report)
+                        # Another process holds an earlier topic, or the space failed: keep the order,
+                        # the later topics come on the next run.
+                        if outcome in (_BUSY, POST_FAILED):
+                            break
+                except Exception as error:
+                    errors.append(error)
+                    return
                 done += 1
                 if progress is not None:
                     await progress(done, len(work))
@@ -810,6 +819,8 @@ class TopicPostService:
         if progress is not None:
             await progress(0, len(work))
         await asyncio.gather(*(worker() for _ in range(max(1, min(self.workers, len(work) or 1)))))
+        if errors:
+            raise errors[0]
         return report
 
     async def _post_one(
@@ -821,9 +832,17 @@ class TopicPostService:
         retry_failed: bool,
         report: PostReport,
     ) -> str:
-        claim = await self._claim(plan.round_id, target.match_id, entry.key, retry_failed)
+        key = (target.match_id, entry.key)
+        claimed_at = self._clock.now()
+        try:
+            claim = await self._claim(plan.round_id, target.match_id, entry.key, retry_failed, claimed_at)
+        except Exception as error:
+            if is_transient(error):  # the claim may have been committed without our hearing of it
+                self._orphans[key] = claimed_at
+            raise
         if claim not in (_NEW, _RECOVER):
             return claim
+        self._orphans.pop(key, None)
         marker = topic_marker(target.match_id, entry.key)
         text = entry.text_for(target.languages)
         try:
@@ -835,20 +854,28 @@ class TopicPostService:
                 message_id = await self._retry(self.adapter.post, target.space_id, message)
         except SpaceError as error:
             log.warning("Topic %s for match %s failed: %s", entry.key, target.match_id, error.message)
-            await self._finish(target.match_id, entry.key, POST_FAILED, error=error.message)
+            await self._settle(key, claimed_at, POST_FAILED, error=error.message)
             report.failures.append(
                 TopicFailure(target.match_id, target.space_name, entry.title, error.message)
             )
             if error.gone and self._space_deleted is not None:
                 await self._space_deleted(plan.guild_id, target.space_id)
             return POST_FAILED
-        await self._finish(target.match_id, entry.key, POSTED, message_id=message_id, language=text.language)
+        await self._settle(key, claimed_at, POSTED, message_id=message_id, language=text.language)
         report.posted += 1
         return POSTED
 
-    async def _claim(self, round_id: int, match_id: int, key: str, retry_failed: bool) -> str:
+    async def _settle(self, key: tuple[int, str], claimed_at: datetime, status: str, **details: Any) -> None:
+        """Record the outcome of a claim; if the database fails here, the claim is an orphan."""
+        try:
+            await self._finish(*key, status, **details)
+        except Exception as error:
+            if is_transient(error):
+                self._orphans[key] = claimed_at
+            raise
+
+    async def _claim(self, round_id: int, match_id: int, key: str, retry_failed: bool, now: datetime) -> str:
         """Insert the (match, topic) row before the message is sent; the UNIQUE key decides who posts."""
-        now = self._clock.now()
         try:
             async with self._db.session() as session:
                 session.add(
@@ -865,7 +892,10 @@ class TopicPostService:
             )
             if row is None or row.status == POSTED:
                 return _DONE
-            stale = row.status == POSTING and row.claimed_at <= now - self.claim_lease
+            # Our own orphan (the same claim time, and the round's lock held, so no run of ours is
+            # posting it) is taken over at once; another process's claim only after its lease.
+            ours = row.claimed_at == self._orphans.get((match_id, key))
+            stale = row.status == POSTING and (row.claimed_at <= now - self.claim_lease or ours)
             if not (stale or (row.status == POST_FAILED and retry_failed)):
                 return _BUSY if row.status == POSTING else _FAILED_BEFORE
             # Compare-and-set: of several processes taking over the same claim, one wins.

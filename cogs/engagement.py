@@ -19,6 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from discord import app_commands
 from discord.ext import commands
 
+from bot import jobs
 from bot.app import TandemBot
 from bot.charts import warm_up
 from bot.durations import format_duration, parse_duration
@@ -167,7 +168,14 @@ class AlertRematchView(RematchView):
     async def pick(self, interaction: discord.Interaction) -> None:
         await super().pick(interaction)
         bot: TandemBot = interaction.client  # type: ignore[assignment]
-        await bot.engagement.resolve_alert(self.match_id, REMATCH, interaction.user.id)
+        # The rematch is saved: if the database fails now, the alert is marked handled later.
+        await jobs.run_now(
+            bot.scheduler,
+            bot.engagement.resolve_alert,
+            job_id=f"tandem:alert:{self.match_id}:resolve",
+            what=f"marking the alert of match {self.match_id} handled",
+            args=[self.match_id, REMATCH, interaction.user.id],
+        )
         if self.alert_message is not None:
             with contextlib.suppress(discord.HTTPException):
                 await self.alert_message.edit(
@@ -228,32 +236,42 @@ class Engagement(commands.Cog):
 
     def schedule_sweep(self, guild_id: int, every: timedelta) -> None:
         seconds = int(every.total_seconds())
-        self.bot.scheduler.add_job(
+        jobs.add_job(
+            self.bot.scheduler,
             self.run_sweep,
             IntervalTrigger(seconds=seconds, timezone=UTC),
+            job_id=sweep_job_id(guild_id),
+            what=f"the nudge sweep in guild {guild_id}",
             args=[guild_id],
-            id=sweep_job_id(guild_id),
-            replace_existing=True,
             coalesce=True,  # a sweep missed while the bot was busy runs once, not many times
             max_instances=1,
             misfire_grace_time=seconds,
         )
 
     async def run_sweep(self, guild_id: int) -> None:
-        try:
-            await self.bot.engagement.sweep(guild_id)
-        except Exception:
-            log.exception("The nudge sweep failed in guild %s", guild_id)
+        # Nudges and alerts are claimed by unique rows before they are sent, so a retry after a
+        # database failure (bot/jobs.py) repeats none of them.
+        await self.bot.engagement.sweep(guild_id)
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
         if not self._scheduled:
             self._scheduled = True
-            await self.schedule_sweeps([guild.id for guild in self.bot.guilds])
+            await self._schedule_sweeps_or_retry([guild.id for guild in self.bot.guilds])
 
     @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:
-        await self.schedule_sweeps([guild.id])
+        await self._schedule_sweeps_or_retry([guild.id])
+
+    async def _schedule_sweeps_or_retry(self, guild_ids: list[int]) -> None:
+        # The sweep's interval is in the database: if it is away now, the sweeps are scheduled later.
+        await jobs.run_now(
+            self.bot.scheduler,
+            self.schedule_sweeps,
+            job_id=f"tandem:sweeps:{','.join(map(str, sorted(guild_ids)))}:schedule",
+            what="scheduling the nudge sweeps",
+            args=[guild_ids],
+        )
 
     # -- activity -----------------------------------------------------------------------------
 
@@ -264,7 +282,14 @@ class Engagement(commands.Cog):
             return
         if message.type not in COUNTED:
             return
-        await self.bot.engagement.record_message(message.channel.id, message.author.id)
+        # A message missed while the database is away would make its author look quiet: counted later.
+        await jobs.run_now(
+            self.bot.scheduler,
+            self.bot.engagement.record_message,
+            job_id=f"tandem:activity:{message.channel.id}:{message.author.id}",
+            what=f"counting a message in channel {message.channel.id}",
+            args=[message.channel.id, message.author.id],
+        )
 
     # -- /nudge settings ----------------------------------------------------------------------
 

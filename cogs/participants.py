@@ -130,9 +130,10 @@ class Participants(commands.Cog):
                 report.message, files=files, ephemeral=True, allowed_mentions=NO_PINGS
             )
             return
-        result = await self.bot.participants.import_applicants(guild.id, applicants)
+        # Read before the import, so that once the import is saved nothing else can fail on the database.
         rounds = await self.bot.participants.rounds(guild.id)
         open_round = next((r.name for r in rounds if r.status == OPEN_ROUND), None)
+        result = await self.bot.participants.import_applicants(guild.id, applicants)  # one transaction
         strangers = [a for a in applicants if guild.get_member(a.member_id) is None]
         await interaction.followup.send(
             import_summary(result, file.filename, open_round, strangers),

@@ -4,13 +4,17 @@ notice a space deleted by hand. Thin: parse, check, call bot.rounds, reply.
 Long work (launching hundreds of spaces, closing them) runs in a task owned by this cog, not by the
 interaction: it edits one progress message while the interaction token lives (15 minutes), then
 carries on in a normal message in the same channel, and finishes even if nobody is watching. On
-start-up, launches and closings left unfinished by a crash or restart carry on by themselves.
+start-up, launches and closings left unfinished by a crash or restart carry on by themselves. When
+the database fails in the middle, the work stops cleanly (what was done stays recorded), the
+progress message says so, and it carries on by itself with backoff (bot/jobs.py) once the
+database is back; the alerts channel says when it has finished.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import logging
 import time
@@ -22,15 +26,26 @@ from apscheduler.triggers.date import DateTrigger
 from discord import app_commands
 from discord.ext import commands
 
+from bot import jobs
 from bot.app import TandemBot
 from bot.background import BackgroundTasks
 from bot.charts import messages_per_week_png
+from bot.db import describe_transient, is_transient
 from bot.durations import format_duration, parse_duration
 from bot.engagement import health_lines
 from bot.errors import UserFacingError, new_error_id
 from bot.interactions import CoordinatorGroup, TandemView, reply_privately, require_coordinator
 from bot.invitations import send_round_invitations
-from bot.rounds import DEFAULT_CADENCE, LaunchCheck, Preview, RematchChoice, parse_start, status_lines
+from bot.rounds import (
+    DEFAULT_CADENCE,
+    LaunchCheck,
+    LaunchInterrupted,
+    PairChanges,
+    Preview,
+    RematchChoice,
+    parse_start,
+    status_lines,
+)
 from bot.space_plan import AUTO, CHANNEL, THREAD
 from cogs.signup import ConfirmView
 
@@ -38,6 +53,10 @@ log = logging.getLogger(__name__)
 NO_PINGS = discord.AllowedMentions.none()
 TOKEN_SAFE_SECONDS = 14 * 60  # interaction tokens last 15 minutes
 PROGRESS_EVERY_SECONDS = 1.5
+LAUNCH_NOT_STARTED = (
+    "Tandem can't reach its database just now, so the launch did not start and nothing was changed. "
+    "Please run /round launch again in a minute."
+)
 
 
 class ProgressMessage:
@@ -74,6 +93,7 @@ class ProgressMessage:
     def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
+            self._task = None  # a carried-on launch may update it again
 
     async def finish(self, text: str) -> None:
         if self._task is not None:
@@ -159,9 +179,15 @@ class RematchView(TandemView):
     async def pick(self, interaction: discord.Interaction) -> None:
         option = self.choice.options[int(self.select.values[0])]
         await interaction.response.edit_message(content=f"Working on it: {option.label}…", view=None)
-        summary = await self.cog.bot.rounds.apply_rematch(
-            interaction.guild_id or 0, self.choice.member.member_id, option
-        )
+        try:
+            summary = await self.cog.bot.rounds.apply_rematch(
+                interaction.guild_id or 0, self.choice.member.member_id, option
+            )
+        except LaunchInterrupted as stop:  # a space being recreated: it is made when the database is back
+            delay = self.cog.carry_on_launch_later(stop)
+            await interaction.edit_original_response(content="\n".join(stop.lines(delay)), view=None)
+            self.stop()
+            return
         await interaction.edit_original_response(content=f"Done. {summary}", allowed_mentions=NO_PINGS)
         self.stop()
 
@@ -236,7 +262,16 @@ class Rounds(commands.Cog):
             "Members who already have a profile are being invited by DM. "
             "When signups close, run /round preview.",
         )
-        self.tasks.start(self._invite(guild_id, info.id, info.name))
+        # The invitations read the database once, before the first DM: if it is away, they wait for it.
+        self.tasks.start(
+            jobs.run_now(
+                self.bot.scheduler,
+                self._invite,
+                job_id=f"tandem:round:{info.id}:invite",
+                what=f"inviting the members with a profile to round {info.id}",
+                args=[guild_id, info.id, info.name],
+            )
+        )
 
     async def _invite(self, guild_id: int, round_id: int, round_name: str) -> None:
         reached = await send_round_invitations(self.bot, guild_id, round_id, round_name)
@@ -266,14 +301,15 @@ class Rounds(commands.Cog):
         guild_id = interaction.guild_id or 0
         if (pin is None) != (pin_with is None) or (forbid is None) != (forbid_with is None):
             raise UserFacingError("A pin or keep-apart needs two members: give both `pin` and `pin_with`.")
-        if clear_pairs:
-            await self.bot.rounds.clear_pairs(guild_id)
+        pairs = []
         if pin is not None and pin_with is not None:
-            await self.bot.rounds.set_pair(guild_id, pin.id, pin_with.id, "pin")
+            pairs.append((pin.id, pin_with.id, "pin"))
         if forbid is not None and forbid_with is not None:
-            await self.bot.rounds.set_pair(guild_id, forbid.id, forbid_with.id, "forbid")
+            pairs.append((forbid.id, forbid_with.id, "forbid"))
+        changes = PairChanges(clear=clear_pairs, pairs=tuple(pairs))
+        changes.check()
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.bot.rounds.preview(guild_id, seed)
+        result = await self.bot.rounds.preview(guild_id, seed, changes)  # pins saved with the proposal
         content, file = preview_message(result)
         await interaction.followup.send(
             content, file=file, view=PreviewView(self, result), ephemeral=True, allowed_mentions=NO_PINGS
@@ -332,7 +368,20 @@ class Rounds(commands.Cog):
         except UserFacingError as error:
             await progress.finish(error.message)
             return
-        except Exception:
+        except LaunchInterrupted as stop:
+            progress.stop()
+            delay = self.carry_on_launch_later(stop, progress)
+            await progress.finish("\n".join(stop.lines(delay)))
+            return
+        except Exception as error:
+            if is_transient(error):  # start_launch failed: one transaction, so nothing was launched
+                log.warning(
+                    "Round %s did not launch: the database is unavailable (%s)",
+                    check.round.id,
+                    describe_transient(error),
+                )
+                await progress.finish(LAUNCH_NOT_STARTED)
+                return
             error_id = new_error_id()
             log.exception("Launch of round %s failed (error id %s)", check.round.id, error_id)
             await progress.finish(
@@ -346,6 +395,43 @@ class Rounds(commands.Cog):
         await progress.finish("\n".join(lines))
         if report.failures:
             await self.bot.alert(interaction.guild_id or 0, "\n".join(report.lines()))
+
+    def carry_on_launch_later(
+        self, stop: LaunchInterrupted, progress: ProgressMessage | None = None
+    ) -> timedelta:
+        """A launch the database interrupted: carry on by itself, with backoff, once it is back."""
+        log.warning(
+            "The launch of round %s stopped with %s of %s spaces ready: the database is unavailable (%s)",
+            stop.round_id,
+            stop.done,
+            stop.total,
+            describe_transient(stop),
+        )
+        return jobs.retry_later(
+            self.bot.scheduler,
+            self.carry_on_launch,
+            job_id=launch_job_id(stop.round_id),
+            what=f"the launch of round {stop.round_id}",
+            args=[stop.round_id, progress, "The launch carried on once the database was back."],
+        )
+
+    async def carry_on_launch(self, round_id: int, progress: ProgressMessage | None, why: str) -> None:
+        """Run a launch again (resumed at start-up, or after a database failure) and report it.
+        A database that fails again raises, so the retry job tries later (bot/jobs.py)."""
+        try:
+            report = await self.bot.rounds.run_launch(round_id, progress.update if progress else None)
+        except LaunchInterrupted as stop:
+            if progress is not None:
+                progress.stop()
+                await progress.finish("\n".join(stop.lines(None)))
+            raise
+        finally:
+            if progress is not None:
+                progress.stop()
+        text = "\n".join(report.lines())
+        if progress is not None:
+            await progress.finish(text)
+        await self.bot.alert(await self.bot.rounds.guild_of(round_id), f"{why} {text}")
 
     # -- status -------------------------------------------------------------------------------
 
@@ -395,12 +481,42 @@ class Rounds(commands.Cog):
         )
         if await view.wait() or not view.confirmed:
             return
-        info = await self.bot.rounds.end_round(guild_id, retention)
-        await view.interaction.response.edit_message(content="Closing spaces…", view=None)
+        # The button is answered first; an error after it is reported below it, privately.
+        await view.interaction.response.edit_message(content=f"Ending **{current.name}**…", view=None)
+        info = await self.bot.rounds.end_round(guild_id, retention)  # one transaction
         self.tasks.start(self._close(view.interaction, info.id))
 
-    async def _close(self, interaction: discord.Interaction | None, round_id: int) -> None:
-        progress = ProgressMessage(self.bot, interaction, "Closing spaces") if interaction else None
+    async def _close(self, interaction: discord.Interaction, round_id: int) -> None:
+        progress = ProgressMessage(self.bot, interaction, "Closing spaces")
+        try:
+            await self.carry_on_closing(round_id, progress, announce=False)
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            delay = jobs.retry_later(
+                self.bot.scheduler,
+                self.carry_on_closing,
+                job_id=closing_job_id(round_id),
+                what=f"closing the spaces of round {round_id}",
+                args=[round_id, progress],
+            )
+            log.warning(
+                "Closing the spaces of round %s stopped: the database is unavailable (%s)",
+                round_id,
+                describe_transient(error),
+            )
+            await progress.finish(
+                "Closing the spaces stopped: Tandem can't reach its database just now. The round has "
+                "ended, and every space closed so far stays closed. Tandem carries on by itself in "
+                f"{format_duration(delay)}, and keeps trying until the database is back; the alerts "
+                "channel says when it has finished."
+            )
+
+    async def carry_on_closing(
+        self, round_id: int, progress: ProgressMessage | None, *, announce: bool = True
+    ) -> None:
+        """Close the spaces of an ended round that are still open (resumable: each space once).
+        A database failure raises, so a retry job can try later (bot/jobs.py)."""
         try:
             closed, failed = await self.bot.rounds.run_closing(
                 round_id, progress.update if progress else None
@@ -414,6 +530,8 @@ class Rounds(commands.Cog):
             text += f" {failed} could not be closed; /round status lists them."
         if progress is not None:
             await progress.finish(text)
+        if announce:
+            await self.bot.alert(await self.bot.rounds.guild_of(round_id), text)
 
     async def schedule_deletions(self) -> None:
         """Derive the deletion jobs from the database (at start-up and after /round end)."""
@@ -422,12 +540,13 @@ class Rounds(commands.Cog):
             # The scheduler runs on real time; the delay comes from the bot's clock (the same thing
             # in production, a ManualClock in tests).
             run_at = datetime.now(UTC) + max(due - now, timedelta(0))
-            self.bot.scheduler.add_job(
+            jobs.add_job(
+                self.bot.scheduler,
                 self.bot.rounds.delete_spaces,
                 DateTrigger(run_date=run_at, timezone=UTC),
+                job_id=f"tandem:round:{round_id}:delete-spaces",
+                what=f"deleting the spaces of round {round_id}",
                 args=[round_id],
-                id=f"tandem:round:{round_id}:delete-spaces",
-                replace_existing=True,
                 misfire_grace_time=None,  # however late: deleting is idempotent
             )
 
@@ -471,26 +590,65 @@ class Rounds(commands.Cog):
         if self._resumed:
             return
         self._resumed = True
+        await jobs.run_now(
+            self.bot.scheduler,
+            self.resume_unfinished_work,
+            job_id="tandem:resume-rounds",
+            what="resuming unfinished launches and closings",
+        )
+
+    async def resume_unfinished_work(self) -> None:
+        """At start-up: carry on with launches and closings a crash or restart left unfinished,
+        each in the background and, if the database fails on the way, again later."""
         for round_id in await self.bot.rounds.unfinished_launches():
             if not self.bot.rounds.busy(round_id):
                 log.info("Carrying on with the launch of round %s", round_id)
-                self.tasks.start(self._resume_launch(round_id))
+                self.tasks.start(
+                    jobs.run_now(
+                        self.bot.scheduler,
+                        self.carry_on_launch,
+                        job_id=launch_job_id(round_id),
+                        what=f"the launch of round {round_id}",
+                        args=[round_id, None, "Launch resumed after a restart."],
+                    )
+                )
         for round_id in await self.bot.rounds.unfinished_closings():
             if not self.bot.rounds.busy(round_id):
-                self.tasks.start(self._close(None, round_id))
-
-    async def _resume_launch(self, round_id: int) -> None:
-        report = await self.bot.rounds.run_launch(round_id)
-        guild_id = await self.bot.rounds.guild_of(round_id)
-        await self.bot.alert(guild_id, "Launch resumed after a restart. " + "\n".join(report.lines()))
+                self.tasks.start(
+                    jobs.run_now(
+                        self.bot.scheduler,
+                        functools.partial(self.carry_on_closing, announce=False),
+                        job_id=closing_job_id(round_id),
+                        what=f"closing the spaces of round {round_id}",
+                        args=[round_id, None],
+                    )
+                )
 
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
-        await self.bot.rounds.space_deleted(channel.guild.id, channel.id)
+        await self._space_deleted(channel.guild.id, channel.id)
 
     @commands.Cog.listener()
     async def on_raw_thread_delete(self, payload: discord.RawThreadDeleteEvent) -> None:
-        await self.bot.rounds.space_deleted(payload.guild_id, payload.thread_id)
+        await self._space_deleted(payload.guild_id, payload.thread_id)
+
+    async def _space_deleted(self, guild_id: int, channel_id: int) -> None:
+        # Discord tells us once: missed while the database is away, a deletion is recorded later.
+        await jobs.run_now(
+            self.bot.scheduler,
+            self.bot.rounds.space_deleted,
+            job_id=f"tandem:space-deleted:{channel_id}",
+            what=f"recording that channel {channel_id} was deleted",
+            args=[guild_id, channel_id],
+        )
+
+
+def launch_job_id(round_id: int) -> str:
+    return f"tandem:round:{round_id}:launch"
+
+
+def closing_job_id(round_id: int) -> str:
+    return f"tandem:round:{round_id}:close"
 
 
 async def setup(bot: TandemBot) -> None:

@@ -19,14 +19,17 @@ from apscheduler.triggers.interval import IntervalTrigger
 from discord import app_commands
 from discord.ext import commands
 
+from bot import jobs
 from bot.app import TandemBot
 from bot.dates import parse_until
+from bot.errors import UserFacingError
 from bot.interactions import TandemModal, TandemView, reply_privately
 from bot.invitations import JoinRoundButton, tell_promoted
 from bot.matching.model import Applicant
 from bot.notify import alert_coordinators
-from bot.participants import LeaveResult, SignupResult
+from bot.participants import SignupResult
 from bot.programmes import ProgrammeSettings
+from bot.rounds import Departure
 from bot.signup import (
     MATCH_PREFERENCE_LABELS,
     MAX_AVOIDED_MEMBERS,
@@ -347,11 +350,12 @@ class Signup(commands.Cog):
 
     async def cog_load(self) -> None:
         # Pauses end by themselves: a sweep clears the ones whose date has come.
-        self.bot.scheduler.add_job(
+        jobs.add_job(
+            self.bot.scheduler,
             self.bot.participants.end_expired_pauses,
             IntervalTrigger(minutes=15, timezone=UTC),
-            id="tandem:end-pauses",
-            replace_existing=True,
+            job_id="tandem:end-pauses",
+            what="ending the pauses that have run out",
             misfire_grace_time=15 * 60,
             coalesce=True,
         )
@@ -465,26 +469,47 @@ class Signup(commands.Cog):
         )
         if await view.wait() or not view.confirmed:
             return
-        result = await self.bot.participants.leave_current_round(guild_id, interaction.user.id)
-        await view.interaction.response.edit_message(
+        # The button is answered first; an error after it is reported below it, privately.
+        await view.interaction.response.edit_message(content=f"Leaving **{place.round_name}**…", view=None)
+        departure = await self.bot.rounds.leave(guild_id, interaction.user.id)
+        if departure.place is None:
+            raise UserFacingError("You are not in a round at the moment, so there is nothing to leave.")
+        await view.interaction.edit_original_response(
             content=(
-                f"You've left **{result.round_name}**. Thank you for taking part; "
+                f"You've left **{departure.place.round_name}**. Thank you for taking part; "
                 "you're welcome back any time."
-            ),
-            view=None,
-        )
-        await self.after_leaving(guild_id, interaction.user.id, result, reason="left with /leave")
-
-    async def after_leaving(self, guild_id: int, member_id: int, result: LeaveResult, *, reason: str) -> None:
-        # In a launched round their partners are told in the space, and the alert offers a rematch.
-        told = []
-        if result.round_status == "launched":
-            told = await self.bot.rounds.handle_member_left(guild_id, member_id, reason)
-        if not told:
-            await alert_coordinators(
-                self.bot, guild_id, f"<@{member_id}> {reason} and is no longer in **{result.round_name}**."
             )
-        await tell_promoted(self.bot, list(result.promoted_member_ids), result.round_name)
+        )
+        await self.after_leaving(guild_id, interaction.user.id, departure, reason="left with /leave")
+
+    async def after_leaving(
+        self, guild_id: int, member_id: int, departure: Departure, *, reason: str
+    ) -> None:
+        """Tell the partners, the coordinators and any promoted member; the departure is recorded
+        already, so a database failure here is tried again later rather than reported to the member."""
+        if departure.place is None:
+            return
+        await jobs.run_now(
+            self.bot.scheduler,
+            self._announce_departure,
+            job_id=f"tandem:departure:{guild_id}:{member_id}",
+            what=f"telling the coordinators that member {member_id} left",
+            args=[guild_id, member_id, departure, reason],
+        )
+
+    async def _announce_departure(
+        self, guild_id: int, member_id: int, departure: Departure, reason: str
+    ) -> None:
+        place = departure.place
+        assert place is not None
+        # In a launched round their partners are told in the space, and the alert offers a rematch.
+        if departure.left:
+            await self.bot.rounds.announce_member_left(guild_id, member_id, departure.left, reason)
+        else:
+            await alert_coordinators(
+                self.bot, guild_id, f"<@{member_id}> {reason} and is no longer in **{place.round_name}**."
+            )
+        await tell_promoted(self.bot, list(place.promoted_member_ids), place.round_name)
 
     @privacy.command(name="export", description="Get every piece of data Tandem holds about you")
     async def export(self, interaction: discord.Interaction) -> None:
@@ -509,28 +534,30 @@ class Signup(commands.Cog):
         if await view.wait() or not view.confirmed:
             return
         await view.interaction.response.edit_message(content="Erasing your data…", view=None)
-        # Leaving first, while the member can still be found in their match: their partners are
-        # told and the coordinators offered a rematch, exactly as with /leave.
-        if await self.bot.participants.current_place(guild_id, interaction.user.id) is not None:
-            left = await self.bot.participants.leave_current_round(guild_id, interaction.user.id)
-            await self.after_leaving(guild_id, interaction.user.id, left, reason="erased their data")
-        await self.bot.participants.delete_member_data(guild_id, interaction.user.id)
+        # Leaving the round and erasing are one transaction: their partners are told and the
+        # coordinators offered a rematch afterwards, exactly as with /leave.
+        departure = await self.bot.rounds.leave(guild_id, interaction.user.id, erase=True)
         await view.interaction.edit_original_response(
             content="Your data is erased. If you ever want to come back, run /signup."
         )
+        await self.after_leaving(guild_id, interaction.user.id, departure, reason="erased their data")
 
     # -- members who leave the server -------------------------------------------------------------
 
     @commands.Cog.listener()
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
-        await self.member_gone(payload.guild_id, payload.user.id, "left the server")
+        # Missed while the database is away, a departure would never be recorded: it is retried.
+        await jobs.run_now(
+            self.bot.scheduler,
+            self.member_removed,
+            job_id=f"tandem:member-removed:{payload.guild_id}:{payload.user.id}",
+            what=f"withdrawing member {payload.user.id}, who left the server",
+            args=[payload.guild_id, payload.user.id],
+        )
 
-    async def member_gone(self, guild_id: int, member_id: int, reason: str) -> None:
-        place = await self.bot.participants.current_place(guild_id, member_id)
-        if place is None:
-            return
-        result = await self.bot.participants.leave_current_round(guild_id, member_id)
-        await self.after_leaving(guild_id, member_id, result, reason=reason)
+    async def member_removed(self, guild_id: int, member_id: int, reason: str = "left the server") -> None:
+        departure = await self.bot.rounds.leave(guild_id, member_id)
+        await self.after_leaving(guild_id, member_id, departure, reason=reason)
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
@@ -546,10 +573,9 @@ class Signup(commands.Cog):
                     await guild.fetch_member(member_id)
                 except discord.NotFound:
                     log.info("Member %s left guild %s while the bot was offline", member_id, guild.id)
-                    await self.member_gone(guild.id, member_id, "left the server while Tandem was offline")
+                    await self.member_removed(guild.id, member_id, "left the server while Tandem was offline")
                 except discord.HTTPException:
                     log.warning("Could not check whether member %s is still in guild %s", member_id, guild.id)
-                    continue
 
 
 class EditProfileView(TandemView):

@@ -12,8 +12,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import jobs
 from bot.app import TandemBot
 from bot.background import BackgroundTasks
+from bot.db import describe_transient, is_transient
 from bot.errors import UserFacingError, new_error_id
 from bot.interactions import CoordinatorGroup, TandemModal, reply_privately
 from bot.intro import SpaceMessage
@@ -90,14 +92,25 @@ class Topics(commands.Cog):
         await self.tasks.cancel_all()
 
     def refresh(self, guild_id: int) -> None:
-        """After a change to the list or the settings: reschedule (and post what became due)."""
-        self.tasks.start(self._refresh(guild_id))
+        """After a change to the list or the settings: reschedule (and post what became due); if
+        the database is away, later (bot/jobs.py), or the old schedule would stay."""
+        self.tasks.start(
+            jobs.run_now(
+                self.bot.scheduler,
+                self._refresh,
+                job_id=f"tandem:topics:{guild_id}:refresh",
+                what=f"rescheduling the topics of guild {guild_id}",
+                args=[guild_id],
+            )
+        )
 
     async def _refresh(self, guild_id: int) -> None:
         for round_id in await self.bot.topic_posts.launched_rounds(guild_id):
             try:
                 await self.bot.topic_posts.after_launch(round_id)
-            except Exception:
+            except Exception as error:
+                if is_transient(error):
+                    raise
                 log.exception("Rescheduling the topics of round %s failed", round_id)
 
     @topic.command(name="list", description="The round's topics and when each comes out")
@@ -140,7 +153,19 @@ class Topics(commands.Cog):
         except UserFacingError as error:
             await progress.finish(error.message)
             return
-        except Exception:
+        except Exception as error:
+            if is_transient(error):
+                log.warning(
+                    "Posting topic %s stopped: the database is unavailable (%s)",
+                    number,
+                    describe_transient(error),
+                )
+                await progress.finish(
+                    f"Posting topic {number} stopped: Tandem can't reach its database just now. The "
+                    "spaces that got it keep it; run /topic post again in a minute for the rest "
+                    "(nothing is posted twice)."
+                )
+                return
             error_id = new_error_id()
             log.exception("Posting topic %s failed (error id %s)", number, error_id)
             await progress.finish(f"Posting stopped on an unexpected error (id `{error_id}`).")

@@ -202,8 +202,10 @@ async def test_leave_asks_first_then_withdraws_and_alerts_coordinators(programme
     assert await programme.bot.participants.current_place(programme.guild.id, gus.id) is not None
 
     asked = await programme.run(gus, "leave")
-    done = await (await programme.emu.click(programme.guild.id, gus.id, asked, "tandem:confirm")).response()
-    assert "You've left **Autumn 2026**" in (done.content or "")
+    click = await programme.emu.click(programme.guild.id, gus.id, asked, "tandem:confirm")
+    assert (await click.response()).content == "Leaving **Autumn 2026**…"  # the button is answered at once
+    done = await click.wait_original(lambda message: "You've left" in message.content)
+    assert "You've left **Autumn 2026**" in done.content
     assert await programme.bot.participants.current_place(programme.guild.id, gus.id) is None
     alert = await programme.emu.wait_for_message(alerts.id)
     assert alert.content == f"<@{gus.id}> left with /leave and is no longer in **Autumn 2026**."

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from bot.app import TandemBot, discover_extensions
 from bot.clock import ManualClock
 from bot.config import DEFAULT_PROMPTS_DIR, Settings
-from bot.db import Database
+from bot.db import SQLITE_BUSY_TIMEOUT, Database
 from bot.sharding import EVERY_GUILD, Shard
 from tests.emulator import Emulator
 
@@ -24,8 +24,10 @@ def make_bot(
     *,
     extra_extensions: Sequence[str] = (),
     shard: Shard = EVERY_GUILD,
+    busy_timeout: float = SQLITE_BUSY_TIMEOUT,
 ) -> TandemBot:
-    """The bot as `python -m bot --sync` builds it, with DEV_GUILD_ID set to the test's guild."""
+    """The bot as `python -m bot --sync` builds it, with DEV_GUILD_ID set to the test's guild.
+    `busy_timeout`: how long SQLite waits for a lock (tests of a locked database shorten it)."""
     settings = Settings(
         discord_token=emu.bot_token,
         database_url=database_url,
@@ -36,7 +38,7 @@ def make_bot(
     )
     return TandemBot(
         settings=settings,
-        database=Database(database_url),
+        database=Database(database_url, busy_timeout=busy_timeout),
         clock=clock or ManualClock(START),
         sync_commands=True,
         extensions=[*discover_extensions(), *extra_extensions],

@@ -64,3 +64,21 @@ def test_help_explains_every_command(tmp_path: Path) -> None:
     assert result.returncode == 0
     for word in ("run [--sync]", "db upgrade", "match FILE.csv", ".env"):
         assert word in result.stdout
+
+
+def test_an_unreachable_database_at_start_is_said_plainly_without_the_password(tmp_path: Path) -> None:
+    import socket
+
+    import pytest
+
+    pytest.importorskip("asyncpg")
+    with socket.socket() as probe:  # a port nothing listens on: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://tandem:hunter2-secret@127.0.0.1:{port}/tandem"
+    result = run_cli("db", "upgrade", cwd=tmp_path, env={"DATABASE_URL": url})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]  # after the log line saying which database it opened
+    assert last.startswith("tandem: can't reach the database (ConnectionRefusedError:"), result.stderr
+    assert "hunter2-secret" not in result.stderr + result.stdout
