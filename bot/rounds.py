@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.applicants_csv import write_matches
@@ -1407,15 +1407,8 @@ class RoundService:
         found: list[LeftMatch] = []
         rows = (
             await session.execute(
-                select(MatchMember, Match, Round)
-                .join(Match, Match.id == MatchMember.match_id)
-                .join(Round, Round.id == Match.round_id)
-                .where(
-                    Round.guild_id == guild_id,
-                    Round.status == LAUNCHED,
-                    Match.status == ACTIVE,
-                    MatchMember.member_id == member_id,
-                    MatchMember.status == MEMBER_ACTIVE,
+                _in_running_matches(guild_id, MatchMember, Match, Round).where(
+                    MatchMember.member_id == member_id
                 )
             )
         ).all()
@@ -1550,22 +1543,8 @@ class RoundService:
     async def partners_in_rounds(self, guild_id: int) -> list[int]:
         """The member ids still active in a match of the guild's launched round."""
         async with self._db.session() as session:
-            return list(
-                (
-                    await session.scalars(
-                        select(MatchMember.member_id)
-                        .join(Match, Match.id == MatchMember.match_id)
-                        .join(Round, Round.id == Match.round_id)
-                        .where(
-                            Round.guild_id == guild_id,
-                            Round.status == LAUNCHED,
-                            Match.status == ACTIVE,
-                            MatchMember.status == MEMBER_ACTIVE,
-                        )
-                        .distinct()
-                    )
-                ).all()
-            )
+            query = _in_running_matches(guild_id, MatchMember.member_id).distinct()
+            return list((await session.scalars(query)).all())
 
     async def space_unreachable(self, space_id: int, error: SpaceError) -> None:
         """A message (a nudge, a check-in) could not be posted in a space: a space that is gone is
@@ -1900,6 +1879,22 @@ def _partner(member: MatchMember, person: Participant) -> Partner:
 
 def _applicant_partner(applicant: Applicant) -> Partner:
     return Partner(applicant.member_id, applicant.name, applicant.country, applicant.timezone)
+
+
+def _in_running_matches(guild_id: int, *columns: Any) -> Select[Any]:
+    """`columns` of the partners still active in a running match of the guild's launched round."""
+    return (
+        select(*columns)
+        .select_from(MatchMember)
+        .join(Match, Match.id == MatchMember.match_id)
+        .join(Round, Round.id == Match.round_id)
+        .where(
+            Round.guild_id == guild_id,
+            Round.status == LAUNCHED,
+            Match.status == ACTIVE,
+            MatchMember.status == MEMBER_ACTIVE,
+        )
+    )
 
 
 async def _latest(session: AsyncSession, guild_id: int, statuses: Sequence[str]) -> Round | None:
