@@ -13,8 +13,8 @@ connections and file locks die with it, on SQLite as on PostgreSQL:
 - process A, at the round's start: its start-up resumes the launch (cogs/rounds.py on_ready) and
   posts the first topic (bot/app.py, the topic schedule's rebuild); killed after a seeded number
   of calls;
-- process B, three cadences later: finishes the launch and posts the four releases now due;
-  killed after a seeded number of calls;
+- process B, three cadences later: finishes the launch and fans out the three releases now due
+  (and what is left of the first); killed after a seeded number of calls;
 - process C, after the claims' lease: must finish everything.
 
 Then every space exists once, every intro and every topic is posted once, nothing is lost and no
@@ -253,7 +253,7 @@ async def one_trial(seed: int, backend: str, folder: Path, server: ForkServer | 
             label += f": launch stopped at call {launch_stop}"
             launch = await run_and_stop(emu, processes, db, START, launch_stop)
             label = f"seed {seed}: launch stopped {launch.describe()}"
-            # B, three cadences later: the rest of the launch and a fan-out of four releases.
+            # B, three cadences later: the rest of the launch and a fan-out of three more releases.
             later = START + 3 * CADENCE
             left = SPACES - launch.spaces_done
             fan_out_stop = rng.randint(1, STARTUP_CALLS + 2 * left + due_releases(later) * SPACES)
