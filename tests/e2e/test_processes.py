@@ -20,7 +20,7 @@ from bot.app import TandemBot
 from bot.clock import ManualClock
 from bot.sharding import Shard
 from tests.e2e.conftest import START
-from tests.e2e.test_faults import CADENCE, NUDGE, STARTER, round_with_people, spaces_in_guild, written
+from tests.e2e.test_faults import CADENCE, assert_nudged_once, round_with_people, spaces_in_guild, written
 from tests.e2e.test_faults import wait_until as wait_for_check
 from tests.e2e.test_rounds import intro_counts, partners_by_space
 from tests.e2e.test_topics import KEYS, topic_keys
@@ -169,13 +169,4 @@ async def test_two_processes_on_one_shard_do_everything_once(
                 clock.advance(timedelta(minutes=2))
             await asyncio.gather(a.engagement.sweep(guild.id), b.engagement.sweep(guild.id))
             await asyncio.gather(a.engagement.sweep(guild.id), b.engagement.sweep(guild.id))
-    for space, people in ordered:
-        in_space = [m for m in emu.messages(space) if NUDGE in m.content or STARTER in m.content]
-        if space in writers:
-            quiet = people[1]
-            assert [NUDGE in m.content for m in emu.dms(quiet)].count(True) == 1, space
-            assert not [m for m in emu.dms(people[0]) if NUDGE in m.content]
-            assert not in_space
-        else:
-            assert len(in_space) == 1, space
-            assert all(not [m for m in emu.dms(p) if NUDGE in m.content] for p in people)
+    assert_nudged_once(emu, ordered, writers)

@@ -28,8 +28,31 @@ def make_bot(
 ) -> TandemBot:
     """The bot as `python -m bot --sync` builds it, with DEV_GUILD_ID set to the test's guild.
     `busy_timeout`: how long SQLite waits for a lock (tests of a locked database shorten it)."""
+    return build_bot(
+        emu.bot_token,
+        database_url,
+        guild_id,
+        clock,
+        extra_extensions=extra_extensions,
+        shard=shard,
+        busy_timeout=busy_timeout,
+    )
+
+
+def build_bot(
+    token: str,
+    database_url: str,
+    guild_id: int,
+    clock: ManualClock | None = None,
+    *,
+    extra_extensions: Sequence[str] = (),
+    shard: Shard = EVERY_GUILD,
+    busy_timeout: float = SQLITE_BUSY_TIMEOUT,
+) -> TandemBot:
+    """`make_bot` given the emulator's token only: what a bot in a process of its own has
+    (tests/support/bot_process.py)."""
     settings = Settings(
-        discord_token=emu.bot_token,
+        discord_token=token,
         database_url=database_url,
         dev_guild_id=guild_id,
         log_level="INFO",
