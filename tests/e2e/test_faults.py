@@ -21,7 +21,7 @@ Then every space exists once, every intro and every topic is posted once, nothin
 bot logged an error, on SQLite and on PostgreSQL (TEST_DATABASE_URL). Each trial prints where its
 processes were stopped and what they left half done (a space made but not recorded, a topic sent
 but not recorded...). CI runs `TANDEM_FAULT_TRIALS` trials of `TANDEM_FAULT_SPACES` spaces
-(default 8 x 12); the issue's full run, 20 trials at 200 spaces, by hand:
+(default 10 x 16); the issue's full run, 20 trials at 200 spaces, by hand:
 
     TANDEM_FAULT_TRIALS=20 TANDEM_FAULT_SPACES=200 pytest tests/e2e/test_faults.py -q -k trials -s
 
@@ -61,8 +61,8 @@ from tests.support.bot_process import BotProcess, BotProcesses, ForkServer
 from tests.support.bots import standalone
 from tests.support.databases import fresh_database_url
 
-TRIALS = int(os.environ.get("TANDEM_FAULT_TRIALS", "8"))
-SPACES = int(os.environ.get("TANDEM_FAULT_SPACES", "12"))
+TRIALS = int(os.environ.get("TANDEM_FAULT_TRIALS", "10"))
+SPACES = int(os.environ.get("TANDEM_FAULT_SPACES", "16"))
 SEED = int(os.environ.get("TANDEM_FAULT_SEED", "0"))
 CADENCE = timedelta(seconds=30)
 LENGTH = timedelta(minutes=10)  # eight releases of the library at a 30 s cadence fit
