@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -111,7 +112,7 @@ async def _run(settings: Settings, *, sync: bool) -> int:
     bot = TandemBot(settings=settings, database=Database(settings.database_url), sync_commands=sync)
     try:
         async with bot:
-            await bot.start(settings.discord_token)
+            await _until_stopped(bot, settings.discord_token)
     except discord.LoginFailure:
         print(
             "tandem: DISCORD_TOKEN was refused by Discord; reset it in the developer portal",
@@ -126,6 +127,20 @@ async def _run(settings: Settings, *, sync: bool) -> int:
         )
         return 2
     return 0
+
+
+async def _until_stopped(bot: Any, token: str) -> None:
+    """Run the bot until it stops or this task is cancelled (Ctrl-C). The cancellation is taken
+    here and the bot closed, rather than sent into discord.py: on Python 3.11 a cancel that lands as
+    the gateway connects can be swallowed by `asyncio.wait_for`, and the process would run on."""
+    running = asyncio.ensure_future(bot.start(token))
+    try:
+        await asyncio.shield(running)
+    except asyncio.CancelledError:
+        await bot.close()  # ends `start` cleanly: background work stopped, the database closed
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await running
+        raise
 
 
 if __name__ == "__main__":
